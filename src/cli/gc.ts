@@ -1,0 +1,36 @@
+import { Command, Option } from "commander";
+import { parseDuration } from "../core/duration.js";
+import { openDatabase } from "../db/database.js";
+import { createTracking } from "../tracking/index.js";
+import { dataOption, databaseUrlOption } from "./options.js";
+
+/** Maintenance: opens the database directly (no server needed), like MLflow's `mlflow gc`. */
+export function gcCommand(): Command {
+  return new Command("gc")
+    .description("Permanently remove deleted runs and experiments (deleted longer ago than --older-than)")
+    .addOption(new Option("--older-than <duration>", "only what was deleted at least this long ago (e.g. 30d, 12h, 0s)").default("30d"))
+    .addOption(new Option("--experiment-ids <ids>", "comma-separated: limit to these deleted experiments (and their deleted runs)"))
+    .addOption(new Option("--run-ids <ids>", "comma-separated: limit to these deleted runs"))
+    .addOption(dataOption())
+    .addOption(databaseUrlOption())
+    .action(async (o) => {
+      let olderThan: number;
+      try {
+        olderThan = parseDuration(o.olderThan);
+      } catch (err) {
+        console.error(`keel gc: ${(err as Error).message}`);
+        process.exit(2);
+      }
+      const database = await openDatabase({ databaseUrl: o.databaseUrl, dataDir: o.data });
+      try {
+        const tracking = createTracking(database);
+        const split = (s?: string) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
+        const res = await tracking.gc(Date.now() - olderThan, { experimentIds: split(o.experimentIds), runIds: split(o.runIds) });
+        console.log(`Removed ${res.runs.length} run(s) and ${res.experiments.length} experiment(s) permanently.`);
+        for (const id of res.experiments) console.log(`  experiment ${id}`);
+        for (const id of res.runs) console.log(`  run ${id}`);
+      } finally {
+        await database.close();
+      }
+    });
+}

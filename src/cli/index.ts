@@ -1,0 +1,15 @@
+import { Command } from "commander";
+import { VERSION } from "../server/version.js";
+import { gcCommand } from "./gc.js";
+import { serverCommand } from "./server.js";
+
+const program = new Command("keel")
+  .description("Keel: self-hosted production ML platform (MLflow-compatible tracking server and more)")
+  .version(VERSION)
+  .addCommand(serverCommand())
+  .addCommand(gcCommand());
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`keel: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import { InvalidArgumentError, Option } from "commander";
+
+/** Shared CLI options: every flag names its KEEL_* variable in --help (commander applies env as the fallback). */
+export function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+export const dataOption = () => new Option("--data <dir>", "data directory (SQLite database and artifacts)").env("KEEL_DATA").default("./keel-data");
+
+export const databaseUrlOption = () =>
+  new Option("--database-url <url>", "database: postgres://user@host:5432/db, or sqlite:///path.db (default: SQLite in the data dir)").env(
+    "KEEL_DATABASE_URL",
+  );
+
+export const durabilityOption = () =>
+  new Option("--durability <mode>", "SQLite durability: 'normal' survives process crashes; 'full' also power loss")
+    .choices(["normal", "full"])
+    .env("KEEL_DURABILITY")
+    .default("normal");
+
+export const serverUrlOption = () =>
+  new Option("--server-url <url>", "Keel server to talk to (else KEEL_SERVER_URL, MLFLOW_TRACKING_URI, http://127.0.0.1:5000)").default(
+    process.env.KEEL_SERVER_URL ?? process.env.MLFLOW_TRACKING_URI ?? "http://127.0.0.1:5000",
+  );

@@ -1,0 +1,76 @@
+import { Command, Option } from "commander";
+import { openDatabase } from "../db/database.js";
+import { buildApp } from "../server/app.js";
+import { checkBindSafety, type ServerConfig } from "../server/config.js";
+import { dataOption, databaseUrlOption, durabilityOption, intArg } from "./options.js";
+
+export function serverCommand(): Command {
+  return new Command("server")
+    .description("Run the Keel server: MLflow-compatible tracking API, Keel API (/api/keel/v1, docs at /docs), /health, /metrics")
+    .addOption(new Option("--host <host>", "address to listen on").env("KEEL_HOST").default("127.0.0.1"))
+    .addOption(new Option("--port <port>", "port to listen on").env("KEEL_PORT").default(5000).argParser(intArg("--port", 0, 65535)))
+    .addOption(dataOption())
+    .addOption(databaseUrlOption())
+    .addOption(durabilityOption())
+    .addOption(new Option("--log-level <level>", "request log level").choices(["fatal", "error", "warn", "info", "debug", "silent"]).env("KEEL_LOG_LEVEL").default("info"))
+    .addOption(new Option("--pool-size <n>", "Postgres connection pool size").env("KEEL_DB_POOL_SIZE").default(10).argParser(intArg("--pool-size", 1, 1000)))
+    .addOption(
+      new Option("--shutdown-timeout <ms>", "on SIGTERM/SIGINT, how long to let in-flight requests finish")
+        .env("KEEL_SHUTDOWN_TIMEOUT_MS")
+        .default(15000)
+        .argParser(intArg("--shutdown-timeout", 0, 600000)),
+    )
+    .addOption(new Option("--insecure-no-auth", "allow listening on a non-loopback address without authentication").env("KEEL_INSECURE_NO_AUTH").default(false))
+    .action(async (o) => {
+      const cfg: ServerConfig = {
+        host: o.host,
+        port: o.port,
+        dataDir: o.data,
+        databaseUrl: o.databaseUrl,
+        durability: o.durability,
+        logLevel: o.logLevel,
+        poolSize: o.poolSize,
+        shutdownTimeoutMs: o.shutdownTimeout,
+        insecureNoAuth: Boolean(o.insecureNoAuth) && o.insecureNoAuth !== "0" && o.insecureNoAuth !== "false",
+      };
+      await runServer(cfg);
+    });
+}
+
+export async function runServer(cfg: ServerConfig): Promise<void> {
+  const unsafe = checkBindSafety(cfg);
+  if (unsafe) {
+    console.error(`keel server: ${unsafe}`);
+    process.exit(2);
+  }
+  const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, durability: cfg.durability, poolSize: cfg.poolSize });
+  const { app } = await buildApp({ database, logger: { level: cfg.logLevel } });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, "shutting down: draining in-flight requests");
+    const force = setTimeout(() => {
+      app.log.warn("shutdown timeout reached; exiting with requests still in flight");
+      process.exit(1);
+    }, cfg.shutdownTimeoutMs);
+    force.unref();
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  try {
+    const address = await app.listen({ host: cfg.host, port: cfg.port });
+    app.log.info({ address, database: database.describe() }, "keel server listening");
+    if (process.stdout.isTTY) {
+      console.log(`\n  Keel is serving at ${address}\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}\n  API docs: ${address}/docs\n`);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    console.error(`keel server: cannot listen on ${cfg.host}:${cfg.port}: ${e.code === "EADDRINUSE" ? "the port is in use (pick another with --port)" : e.message}`);
+    await database.close();
+    process.exit(1);
+  }
+}

@@ -1,0 +1,96 @@
+import { invalidParam } from "./errors.js";
+
+/**
+ * Readers for MLflow request messages. JSON bodies and query strings both land here: proto int64
+ * fields may arrive as strings, repeated fields may arrive as one value, and every message names
+ * the field so the user knows what to fix.
+ */
+export type Message = Record<string, unknown>;
+
+export function asMessage(input: unknown): Message {
+  if (input === undefined || input === null) return {};
+  if (typeof input !== "object" || Array.isArray(input)) {
+    throw invalidParam("Request body must be a JSON object.");
+  }
+  return input as Message;
+}
+
+export function optString(msg: Message, field: string): string | undefined {
+  const v = msg[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (Array.isArray(v) && v.length === 1 && typeof v[0] === "string") return v[0];
+  throw invalidParam(`Invalid value ${preview(v)} for parameter '${field}' supplied: expected a string.`);
+}
+
+export function reqString(msg: Message, field: string): string {
+  const v = optString(msg, field);
+  if (v === undefined || v === "") throw missing(field);
+  return v;
+}
+
+export function missing(field: string): Error {
+  return invalidParam(`Missing value for required parameter '${field}'. See the API docs for more information about request parameters.`);
+}
+
+/** int64 fields: numbers or numeric strings, integral, within the safe range. */
+export function optInt(msg: Message, field: string): number | undefined {
+  const v = msg[field];
+  if (v === undefined || v === null || v === "") return undefined;
+  const scalar = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  const n = typeof scalar === "string" && /^-?\d+$/.test(scalar.trim()) ? Number(scalar) : scalar;
+  if (typeof n !== "number" || !Number.isSafeInteger(n)) {
+    throw invalidParam(`Invalid value ${preview(v)} for parameter '${field}' supplied: expected an integer.`);
+  }
+  return n;
+}
+
+export function reqInt(msg: Message, field: string): number {
+  const v = optInt(msg, field);
+  if (v === undefined) throw missing(field);
+  return v;
+}
+
+export function optBool(msg: Message, field: string): boolean | undefined {
+  const v = msg[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "boolean") return v;
+  if (v === "true" || v === "True") return true;
+  if (v === "false" || v === "False") return false;
+  throw invalidParam(`Invalid value ${preview(v)} for parameter '${field}' supplied: expected a boolean.`);
+}
+
+/** Repeated string fields: `a` or `[a, b]` (query strings repeat keys; JSON sends arrays). */
+export function stringList(msg: Message, field: string): string[] {
+  const v = msg[field];
+  if (v === undefined || v === null) return [];
+  const arr = Array.isArray(v) ? v : [v];
+  return arr.map((x) => {
+    if (typeof x === "string") return x;
+    if (typeof x === "number") return String(x);
+    throw invalidParam(`Invalid value ${preview(v)} for parameter '${field}' supplied: expected a list of strings.`);
+  });
+}
+
+export function objectList(msg: Message, field: string): Message[] {
+  const v = msg[field];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalidParam(`Invalid value ${preview(v)} for parameter '${field}' supplied: expected a list.`);
+  return v.map((x, i) => {
+    if (x === null || typeof x !== "object" || Array.isArray(x)) {
+      throw invalidParam(`Invalid value ${preview(x)} for parameter '${field}[${i}]' supplied: expected an object.`);
+    }
+    return x as Message;
+  });
+}
+
+export function preview(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
+}

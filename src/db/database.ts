@@ -1,0 +1,120 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { migrateToLatest } from "./migrate.js";
+import type { DB } from "./types.js";
+
+export type Durability = "normal" | "full";
+
+export interface DatabaseOptions {
+  /** postgres://… or sqlite:///path/file.db; when absent, SQLite at <dataDir>/keel.db */
+  databaseUrl?: string;
+  dataDir: string;
+  durability?: Durability;
+  /** Postgres pool size. */
+  poolSize?: number;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/**
+ * The one place that knows which dialect is in use. Stores get `db` (Kysely, both dialects) and may take
+ * the raw SQLite handle for hot paths; anything else dialect-specific is a field here, not an `if` in a service.
+ */
+export interface Database {
+  kind: "sqlite" | "postgres";
+  db: Kysely<DB>;
+  /** Raw handle for prepared-statement hot paths. Only touch it inside `withSqlite` so Kysely's connection lock is held. */
+  sqlite?: SQLite.Database;
+  /** Runs `fn` holding the single SQLite connection (no Kysely query can interleave). */
+  withSqlite<T>(fn: (raw: SQLite.Database) => T): Promise<T>;
+  poolStats(): PoolStats;
+  describe(): string;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const url = opts.databaseUrl;
+  const database =
+    url && /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10) : openSqlite(sqlitePath(url, opts.dataDir), opts.durability ?? "normal");
+  try {
+    await migrateToLatest(database);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}
+
+function sqlitePath(url: string | undefined, dataDir: string): string {
+  if (!url) {
+    mkdirSync(dataDir, { recursive: true });
+    return join(dataDir, "keel.db");
+  }
+  if (url.startsWith("sqlite:///")) return url.slice("sqlite:///".length - 1);
+  if (url.startsWith("sqlite://")) return url.slice("sqlite://".length);
+  throw new Error(`Unsupported --database-url '${url}': use postgres://user@host:port/db or sqlite:///absolute/path.db`);
+}
+
+function openSqlite(file: string, durability: Durability): Database {
+  const raw = new SQLite(file);
+  raw.pragma("journal_mode = WAL");
+  raw.pragma("busy_timeout = 10000");
+  raw.pragma("foreign_keys = ON");
+  // WAL + NORMAL: a commit survives a process crash (kill -9); FULL also survives power loss.
+  raw.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+  raw.pragma("cache_size = -65536");
+  raw.pragma("temp_store = MEMORY");
+  // MLflow documents LIKE as case-sensitive (ILIKE is the insensitive one), as Postgres does.
+  raw.pragma("case_sensitive_like = ON");
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  let closed = false;
+  return {
+    kind: "sqlite",
+    db,
+    sqlite: raw,
+    withSqlite: (fn) => db.connection().execute(async () => fn(raw)),
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    describe: () => `sqlite:${file}`,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const int8 = 20;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // bigint columns hold epoch ms and steps: well inside 2^53, so hand them back as numbers.
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === int8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    kind: "postgres",
+    db,
+    withSqlite: () => Promise.reject(new Error("withSqlite called on a Postgres database")),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    describe: () => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@"),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}

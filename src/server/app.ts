@@ -1,0 +1,69 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Database } from "../db/database.js";
+import { createTracking, type TrackingService } from "../tracking/index.js";
+import { registerKeelTrackingRoutes } from "../tracking/keel-routes.js";
+import { registerTrackingRoutes } from "../tracking/routes.js";
+import { installErrorHandling } from "./error-handler.js";
+import { installMetrics } from "./metrics.js";
+import { VERSION } from "./version.js";
+
+export interface AppOptions {
+  database: Database;
+  /** pino options, or false for silence (tests). */
+  logger?: FastifyServerOptions["logger"];
+  now?: () => number;
+}
+
+export interface KeelApp {
+  app: FastifyInstance;
+  tracking: TrackingService;
+}
+
+export const MLFLOW_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] as const;
+export const KEEL_PREFIX = "/api/keel/v1";
+
+/** Assembles the server from its domains. No I/O beyond what the passed-in database does. */
+export async function buildApp(opts: AppOptions): Promise<KeelApp> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 32 * 1024 * 1024,
+    // Request ids in logs; honour an upstream proxy's id.
+    requestIdHeader: "x-request-id",
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    // Keep-alive clients (the MLflow client's requests.Session) reuse sockets: don't cut them short.
+    keepAliveTimeout: 65_000,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  installErrorHandling(app);
+  installMetrics(app, opts.database);
+
+  const tracking = createTracking(opts.database, opts.now);
+
+  app.get("/health", async (_req, reply) => reply.type("text/plain").send("OK"));
+  app.get("/version", async (_req, reply) => reply.type("text/plain").send(VERSION));
+
+  for (const prefix of MLFLOW_PREFIXES) {
+    await app.register(async (scope) => registerTrackingRoutes(scope, tracking), { prefix });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "Keel API", version: VERSION, description: "Keel's own API. MLflow-compatible routes live under /api/2.0/mlflow." },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(
+    async (scope) => {
+      scope.get("/health", { schema: { summary: "Liveness and database reachability", tags: ["server"] } }, async () => {
+        await opts.database.db.selectFrom("experiments").select("experiment_id").limit(1).execute();
+        return { status: "ok", version: VERSION, database: opts.database.kind };
+      });
+      await registerKeelTrackingRoutes(scope, tracking);
+    },
+    { prefix: KEEL_PREFIX },
+  );
+  return { app, tracking };
+}

@@ -1,0 +1,289 @@
+import type { FastifyInstance } from "fastify";
+import { invalidParam } from "../core/errors.js";
+import { decodePageToken, encodePageToken } from "../core/page-token.js";
+import { asMessage, type Message, objectList, optInt, optString, reqString, stringList } from "../core/validate.js";
+import { type KeyValue, wireMetric, wireRun } from "./schema.js";
+import type { TrackingService } from "./service.js";
+import type { MetricWithRun } from "./store.js";
+import { LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
+
+type Handler = (msg: Message) => Promise<unknown>;
+interface Endpoint {
+  methods: ("GET" | "POST")[];
+  path: string;
+  handler: Handler;
+}
+
+/** MLflow sends both run_id and run_uuid; either names the run. */
+function runIdOf(msg: Message): string {
+  const id = optString(msg, "run_id") || optString(msg, "run_uuid");
+  if (!id) throw invalidParam("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
+  return id;
+}
+
+function nextPage(nextOffset: number | undefined): { next_page_token?: string } {
+  return nextOffset !== undefined ? { next_page_token: encodePageToken(nextOffset) } : {};
+}
+
+function tagList(msg: Message, field = "tags"): KeyValue[] {
+  return objectList(msg, field).map(parseTag);
+}
+
+function wireHistory(points: MetricWithRun[], withRunId: boolean) {
+  return points.map((p) => (withRunId ? { ...wireMetric(p), run_id: p.run_id } : wireMetric(p)));
+}
+
+/** Every MLflow tracking endpoint, as one table; the plugin registers it under /api/2.0/mlflow and /ajax-api/2.0/mlflow. */
+export function trackingEndpoints(svc: TrackingService): Endpoint[] {
+  return [
+    {
+      methods: ["POST"],
+      path: "/experiments/create",
+      handler: async (m) => ({
+        experiment_id: await svc.createExperiment(reqString(m, "name"), optString(m, "artifact_location"), tagList(m)),
+      }),
+    },
+    { methods: ["GET"], path: "/experiments/get", handler: async (m) => ({ experiment: await svc.getExperiment(reqString(m, "experiment_id")) }) },
+    {
+      methods: ["GET"],
+      path: "/experiments/get-by-name",
+      handler: async (m) => ({ experiment: await svc.getExperimentByName(reqString(m, "experiment_name")) }),
+    },
+    {
+      methods: ["GET", "POST"],
+      path: "/experiments/search",
+      handler: async (m) => {
+        const limit = parseMaxResults(m, "max_results", 1000, LIMITS.searchMaxResults);
+        const offset = decodePageToken(optString(m, "page_token"));
+        const page = await svc.searchExperiments({
+          viewType: parseViewType(m.view_type, "view_type"),
+          filter: optString(m, "filter"),
+          orderBy: stringList(m, "order_by"),
+          offset,
+          limit,
+        });
+        return { experiments: page.items, ...nextPage(page.nextOffset) };
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/experiments/update",
+      handler: async (m) => {
+        await svc.renameExperiment(reqString(m, "experiment_id"), reqString(m, "new_name"));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/experiments/delete",
+      handler: async (m) => {
+        await svc.deleteExperiment(reqString(m, "experiment_id"));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/experiments/restore",
+      handler: async (m) => {
+        await svc.restoreExperiment(reqString(m, "experiment_id"));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/experiments/set-experiment-tag",
+      handler: async (m) => {
+        await svc.setExperimentTag(reqString(m, "experiment_id"), parseTag(m));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/experiments/search-datasets",
+      handler: async (m) => {
+        const ids = stringList(m, "experiment_ids");
+        if (ids.length < 1 || ids.length > 20) throw invalidParam(`experiment_ids must list between 1 and 20 experiments; got ${ids.length}.`);
+        return { dataset_summaries: await svc.searchDatasets(ids) };
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/create",
+      handler: async (m) => {
+        const run = await svc.createRun({
+          experimentId: optString(m, "experiment_id"),
+          userId: optString(m, "user_id"),
+          runName: optString(m, "run_name"),
+          startTime: optInt(m, "start_time"),
+          tags: tagList(m),
+        });
+        return { run: wireRun(run) };
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/update",
+      handler: async (m) => ({
+        run_info: await svc.updateRun(runIdOf(m), { status: optString(m, "status"), endTime: optInt(m, "end_time"), runName: optString(m, "run_name") }),
+      }),
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/delete",
+      handler: async (m) => {
+        await svc.deleteRun(runIdOf(m));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/restore",
+      handler: async (m) => {
+        await svc.restoreRun(runIdOf(m));
+        return {};
+      },
+    },
+    { methods: ["GET"], path: "/runs/get", handler: async (m) => ({ run: wireRun(await svc.getRun(runIdOf(m))) }) },
+    {
+      methods: ["POST"],
+      path: "/runs/log-metric",
+      handler: async (m) => {
+        await svc.logBatch(runIdOf(m), [parseMetric(m)], [], []);
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/log-parameter",
+      handler: async (m) => {
+        await svc.logBatch(runIdOf(m), [], [parseParam(m)], []);
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/set-tag",
+      handler: async (m) => {
+        await svc.logBatch(runIdOf(m), [], [], [parseTag(m)]);
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/delete-tag",
+      handler: async (m) => {
+        await svc.deleteTag(runIdOf(m), validateKey("tag", m.key));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/log-batch",
+      handler: async (m) => {
+        const { metrics, params, tags } = parseBatch(m);
+        await svc.logBatch(runIdOf(m), metrics, params, tags);
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/log-model",
+      handler: async (m) => {
+        await svc.logModel(runIdOf(m), reqString(m, "model_json"));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/log-inputs",
+      handler: async (m) => {
+        await svc.logInputs(runIdOf(m), parseDatasetInputs(m));
+        return {};
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/runs/search",
+      handler: async (m) => {
+        const limit = parseMaxResults(m, "max_results", 1000, LIMITS.searchMaxResults);
+        const page = await svc.searchRuns({
+          experimentIds: stringList(m, "experiment_ids"),
+          filter: optString(m, "filter"),
+          viewType: parseViewType(m.run_view_type, "run_view_type"),
+          orderBy: stringList(m, "order_by"),
+          offset: decodePageToken(optString(m, "page_token")),
+          limit,
+        });
+        return { runs: page.items.map(wireRun), ...nextPage(page.nextOffset) };
+      },
+    },
+    {
+      methods: ["GET"],
+      path: "/metrics/get-history",
+      handler: async (m) => {
+        const key = reqString(m, "metric_key");
+        const limit = parseMaxResults(m, "max_results", 1_000_000, 1_000_000);
+        const page = await svc.metricHistory({ runIds: [runIdOf(m)], key, offset: decodePageToken(optString(m, "page_token")), limit });
+        return { metrics: wireHistory(page.items, false), ...nextPage(page.nextOffset) };
+      },
+    },
+    {
+      methods: ["GET"],
+      path: "/metrics/get-history-bulk",
+      handler: async (m) => {
+        const runIds = stringList(m, "run_id");
+        if (runIds.length < 1 || runIds.length > 20) throw invalidParam(`GetMetricHistoryBulk requests must specify between 1 and 20 run_id values; got ${runIds.length}.`);
+        const key = reqString(m, "metric_key");
+        const limit = parseMaxResults(m, "max_results", 25000, 25000);
+        const page = await svc.metricHistory({ runIds, key, offset: 0, limit });
+        return { metrics: wireHistory(page.items, true) };
+      },
+    },
+    {
+      methods: ["GET"],
+      path: "/metrics/get-history-bulk-interval",
+      handler: async (m) => {
+        const runIds = stringList(m, "run_ids");
+        if (runIds.length < 1 || runIds.length > 100) throw invalidParam(`run_ids must list between 1 and 100 runs; got ${runIds.length}.`);
+        const key = reqString(m, "metric_key");
+        const startStep = optInt(m, "start_step");
+        const endStep = optInt(m, "end_step");
+        if ((startStep === undefined) !== (endStep === undefined)) throw invalidParam("start_step and end_step must be given together.");
+        if (startStep !== undefined && endStep !== undefined && startStep > endStep) {
+          throw invalidParam(`end_step (${endStep}) must be greater than or equal to start_step (${startStep}).`);
+        }
+        const perRun = parseMaxResults(m, "max_results", 2500, 2500);
+        const out: MetricWithRun[] = [];
+        for (const runId of runIds) {
+          const page = await svc.metricHistory({ runIds: [runId], key, startStep, endStep, offset: 0, limit: 10_000_000 });
+          out.push(...sampleSteps(page.items, perRun));
+        }
+        return { metrics: wireHistory(out, true) };
+      },
+    },
+  ];
+}
+
+/**
+ * MLflow's interval sampling: at most `n` distinct steps per run, evenly spaced, always keeping the first
+ * and last step, and every point logged at a chosen step.
+ */
+export function sampleSteps(points: MetricWithRun[], n: number): MetricWithRun[] {
+  const steps = [...new Set(points.map((p) => p.step))];
+  if (steps.length <= n) return points;
+  const chosen = new Set<number>();
+  for (let i = 0; i < n; i++) chosen.add(steps[Math.round((i * (steps.length - 1)) / Math.max(1, n - 1))]);
+  return points.filter((p) => chosen.has(p.step));
+}
+
+export async function registerTrackingRoutes(app: FastifyInstance, svc: TrackingService): Promise<void> {
+  for (const ep of trackingEndpoints(svc)) {
+    for (const method of ep.methods) {
+      app.route({
+        method,
+        url: ep.path,
+        handler: async (req) => ep.handler(asMessage(method === "GET" ? req.query : req.body)),
+      });
+    }
+  }
+}

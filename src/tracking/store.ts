@@ -1,0 +1,97 @@
+import type { Comparison, OrderBy } from "./search-filter.js";
+import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, RunInfo, ViewType } from "./schema.js";
+
+export interface NewRun {
+  runId: string;
+  experimentId: string;
+  name: string;
+  userId: string;
+  startTime: number;
+  artifactUri: string;
+  tags: KeyValue[];
+}
+
+export interface RunUpdate {
+  status?: string;
+  endTime?: number;
+  name?: string;
+}
+
+export interface SearchPage<T> {
+  items: T[];
+  /** Offset of the next page, or undefined on the last page. */
+  nextOffset?: number;
+}
+
+export interface HistoryQuery {
+  runIds: string[];
+  key: string;
+  startStep?: number;
+  endStep?: number;
+  offset: number;
+  limit: number;
+}
+
+export interface MetricWithRun extends Metric {
+  run_id: string;
+}
+
+export interface MetricSeries {
+  step: Float64Array;
+  timestamp: Float64Array;
+  value: Float64Array;
+}
+
+export interface KeySets {
+  metrics: string[];
+  params: string[];
+  tags: string[];
+}
+
+export interface GcResult {
+  runs: string[];
+  experiments: string[];
+}
+
+/**
+ * Every tracking operation named once, as MLflow's abstract store does; single writes are batches of one.
+ * The store checks nothing a service should check (existence, lifecycle, limits) except what only the
+ * database can decide atomically (unique names, immutable params).
+ */
+export interface TrackingStore {
+  createExperiment(name: string, artifactLocation: string | undefined, tags: KeyValue[], now: number): Promise<string>;
+  getExperiment(id: string): Promise<Experiment | undefined>;
+  getExperimentByName(name: string): Promise<Experiment | undefined>;
+  searchExperiments(q: { viewType: ViewType; filter: Comparison[]; orderBy: OrderBy[]; offset: number; limit: number }): Promise<SearchPage<Experiment>>;
+  renameExperiment(id: string, newName: string, now: number): Promise<void>;
+  /** Deleting an experiment deletes its runs too (and restore restores them), as MLflow does. */
+  setExperimentLifecycle(id: string, stage: "active" | "deleted", now: number): Promise<void>;
+  setExperimentTag(id: string, tag: KeyValue): Promise<void>;
+
+  createRun(run: NewRun): Promise<Run>;
+  getRun(runId: string): Promise<Run | undefined>;
+  getRunInfo(runId: string): Promise<RunInfo | undefined>;
+  updateRun(runId: string, update: RunUpdate): Promise<RunInfo>;
+  setRunLifecycle(runId: string, stage: "active" | "deleted", now: number): Promise<void>;
+  /** Atomic: all of it or none. Throws INVALID_PARAMETER_VALUE when a param would change value. */
+  logBatch(runId: string, metrics: Metric[], params: KeyValue[], tags: KeyValue[]): Promise<void>;
+  deleteTag(runId: string, key: string): Promise<boolean>;
+  logInputs(runId: string, experimentId: string, inputs: DatasetInput[]): Promise<void>;
+  searchRuns(q: {
+    experimentIds: string[];
+    viewType: ViewType;
+    filter: Comparison[];
+    orderBy: OrderBy[];
+    offset: number;
+    limit: number;
+  }): Promise<SearchPage<Run>>;
+
+  metricHistory(q: HistoryQuery): Promise<SearchPage<MetricWithRun>>;
+  /** A whole history as columns (NaN as NaN), ordered by step then timestamp: cheap input for downsampling. */
+  metricSeries(runId: string, key: string): Promise<MetricSeries>;
+  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]>;
+  distinctKeys(experimentIds: string[]): Promise<KeySets>;
+
+  /** Permanently removes deleted runs and experiments whose deletion is older than `deletedBefore`. */
+  gc(deletedBefore: number, opts: { experimentIds?: string[]; runIds?: string[] }): Promise<GcResult>;
+}

@@ -1,0 +1,160 @@
+import { invalidParam } from "../core/errors.js";
+import { type Message, missing, objectList, optInt, optString, preview } from "../core/validate.js";
+import type { DatasetInput, KeyValue, Metric, ViewType } from "./schema.js";
+
+/** MLflow's server-side limits (the newer, more permissive value where versions differ). */
+export const LIMITS = {
+  keyLength: 250,
+  paramValueLength: 6000,
+  tagValueLength: 8000,
+  batchMetrics: 1000,
+  batchParams: 100,
+  batchTags: 100,
+  batchTotal: 1000,
+  searchMaxResults: 50000,
+  runNameLength: 250,
+  experimentNameLength: 500,
+  datasetInputs: 1000,
+} as const;
+
+const KEY_RE = /^[/\w.\- ]*$/;
+
+/** A metric/param/tag key: MLflow's character set, a normalised relative path, at most 250 characters. */
+export function validateKey(kind: "metric" | "param" | "tag", key: unknown): string {
+  if (typeof key !== "string" || key === "") throw missing("key");
+  if (!KEY_RE.test(key)) {
+    throw invalidParam(
+      `Invalid ${kind} name: '${clip(key)}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/).`,
+    );
+  }
+  if (key.startsWith("/") || key.includes("//") || key.split("/").some((part) => part === "." || part === "..") || key.endsWith("/")) {
+    throw invalidParam(`Invalid ${kind} name: '${clip(key)}'. Names must be normalized relative paths (no leading '/', no '.' or '..' parts, no '//').`);
+  }
+  if (key.length > LIMITS.keyLength) throw invalidParam(`${cap(kind)} key '${clip(key)}' had length ${key.length}, which exceeded length limit of ${LIMITS.keyLength}`);
+  return key;
+}
+
+function stringValue(kind: "param" | "tag", raw: unknown, max: number, key: string): string {
+  if (raw === undefined || raw === null) return "";
+  if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean") {
+    throw invalidParam(`Invalid value ${preview(raw)} for ${kind} '${key}': expected a string.`);
+  }
+  const value = String(raw);
+  if (value.length > max) throw invalidParam(`${cap(kind)} value '${clip(value)}' had length ${value.length}, which exceeded length limit of ${max}`);
+  return value;
+}
+
+export function parseParam(m: Message): KeyValue {
+  const key = validateKey("param", m.key);
+  return { key, value: stringValue("param", m.value, LIMITS.paramValueLength, key) };
+}
+
+export function parseTag(m: Message): KeyValue {
+  const key = validateKey("tag", m.key);
+  return { key, value: stringValue("tag", m.value, LIMITS.tagValueLength, key) };
+}
+
+/** Metric values are doubles; NaN and ±Infinity arrive as strings. */
+export function parseMetricValue(raw: unknown, key: string): number {
+  if (typeof raw === "number") return raw;
+  if (typeof raw === "string") {
+    const t = raw.trim();
+    if (t === "NaN" || t === "nan") return Number.NaN;
+    if (t === "Infinity" || t === "inf" || t === "+Infinity") return Number.POSITIVE_INFINITY;
+    if (t === "-Infinity" || t === "-inf") return Number.NEGATIVE_INFINITY;
+    if (t !== "" && Number.isFinite(Number(t))) return Number(t);
+  }
+  if (raw === undefined || raw === null) throw missing("value");
+  throw invalidParam(`Got invalid value ${preview(raw)} for metric '${key}' (timestamp=…). Please specify a value that can be converted to a double.`);
+}
+
+export function parseMetric(m: Message): Metric {
+  const key = validateKey("metric", m.key);
+  const value = parseMetricValue(m.value, key);
+  const timestamp = optInt(m, "timestamp");
+  if (timestamp === undefined) throw invalidParam(`Missing value for required parameter 'timestamp' of metric '${key}'.`);
+  const step = optInt(m, "step") ?? 0;
+  return { key, value, timestamp, step };
+}
+
+export function parseBatch(msg: Message): { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] } {
+  const metricsRaw = objectList(msg, "metrics");
+  const paramsRaw = objectList(msg, "params");
+  const tagsRaw = objectList(msg, "tags");
+  if (metricsRaw.length > LIMITS.batchMetrics) {
+    throw invalidParam(`A batch logging request can contain at most ${LIMITS.batchMetrics} metrics. Got ${metricsRaw.length} metrics. Please split up metrics across multiple requests and try again.`);
+  }
+  if (paramsRaw.length > LIMITS.batchParams) {
+    throw invalidParam(`A batch logging request can contain at most ${LIMITS.batchParams} params. Got ${paramsRaw.length} params. Please split up params across multiple requests and try again.`);
+  }
+  if (tagsRaw.length > LIMITS.batchTags) {
+    throw invalidParam(`A batch logging request can contain at most ${LIMITS.batchTags} tags. Got ${tagsRaw.length} tags. Please split up tags across multiple requests and try again.`);
+  }
+  const total = metricsRaw.length + paramsRaw.length + tagsRaw.length;
+  if (total > LIMITS.batchTotal) {
+    throw invalidParam(`A batch logging request can contain at most ${LIMITS.batchTotal} total metrics, params and tags. Got ${total}. Please split the batch and try again.`);
+  }
+  return { metrics: metricsRaw.map(parseMetric), params: paramsRaw.map(parseParam), tags: tagsRaw.map(parseTag) };
+}
+
+export function parseViewType(raw: unknown, field: string): ViewType {
+  if (raw === undefined || raw === null || raw === "") return "ACTIVE_ONLY";
+  const v = String(Array.isArray(raw) ? raw[0] : raw).toUpperCase();
+  if (v === "ACTIVE_ONLY" || v === "1") return "ACTIVE_ONLY";
+  if (v === "DELETED_ONLY" || v === "2") return "DELETED_ONLY";
+  if (v === "ALL" || v === "3") return "ALL";
+  throw invalidParam(`Invalid value ${preview(raw)} for parameter '${field}': use ACTIVE_ONLY, DELETED_ONLY or ALL.`);
+}
+
+export function parseMaxResults(msg: Message, field: string, def: number, max: number): number {
+  const n = optInt(msg, field) ?? def;
+  if (n < 1 || n > max) throw invalidParam(`Invalid value ${n} for parameter '${field}' supplied. It must be at least 1 and at most ${max}.`);
+  return n;
+}
+
+/** Experiment ids are numeric strings; anything else cannot name an experiment. */
+export function isExperimentId(id: string): boolean {
+  return /^\d{1,15}$/.test(id);
+}
+
+export function parseDatasetInputs(msg: Message): DatasetInput[] {
+  if (msg.datasets === undefined || msg.datasets === null) throw missing("datasets");
+  const list = objectList(msg, "datasets");
+  if (list.length > LIMITS.datasetInputs) throw invalidParam(`At most ${LIMITS.datasetInputs} dataset inputs may be logged per request; got ${list.length}.`);
+  return list.map((item, i) => {
+    const d = item.dataset;
+    if (d === null || typeof d !== "object" || Array.isArray(d)) throw invalidParam(`Missing value for required parameter 'datasets[${i}].dataset'.`);
+    const ds = d as Message;
+    const req = (f: string) => {
+      const v = optString(ds, f);
+      if (v === undefined || v === "") throw invalidParam(`Missing value for required parameter 'datasets[${i}].dataset.${f}'.`);
+      if (v.length > 65535) throw invalidParam(`'datasets[${i}].dataset.${f}' is ${v.length} characters long; the limit is 65535.`);
+      return v;
+    };
+    const dataset: DatasetInput["dataset"] = { name: req("name"), digest: req("digest"), source_type: req("source_type"), source: req("source") };
+    for (const f of ["schema", "profile"] as const) {
+      const v = optString(ds, f);
+      if (v !== undefined) {
+        if (v.length > 1048576) throw invalidParam(`'datasets[${i}].dataset.${f}' exceeds 1 MiB.`);
+        dataset[f] = v;
+      }
+    }
+    const tags = objectList(item, "tags").map((t) => {
+      const key = optString(t, "key");
+      if (!key) throw invalidParam(`Missing value for required parameter 'datasets[${i}].tags.key'.`);
+      if (key.length > LIMITS.keyLength) throw invalidParam(`Input tag key '${clip(key)}' exceeds ${LIMITS.keyLength} characters.`);
+      const value = optString(t, "value") ?? "";
+      if (value.length > 500) throw invalidParam(`Input tag value for '${key}' exceeds 500 characters.`);
+      return { key, value };
+    });
+    return tags.length ? { dataset, tags } : { dataset };
+  });
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+function cap(s: string): string {
+  return s[0].toUpperCase() + s.slice(1);
+}
