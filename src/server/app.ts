@@ -36,6 +36,8 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     // Keep-alive clients (the MLflow client's requests.Session) reuse sockets: don't cut them short.
     keepAliveTimeout: 65_000,
     routerOptions: { ignoreTrailingSlash: true },
+    // Unknown fields in Keel API bodies are mistakes worth reporting, not data to drop silently.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   installErrorHandling(app);
   installMetrics(app, opts.database);

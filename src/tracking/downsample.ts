@@ -10,7 +10,8 @@ export interface Series {
 /** Largest-Triangle-Three-Buckets (Steinarsson 2013): keeps the visual shape; returns chosen indices. */
 export function lttb(s: Series, threshold: number): number[] {
   const n = s.x.length;
-  if (threshold >= n || threshold < 3) return Array.from({ length: Math.min(n, Math.max(threshold, n <= threshold ? n : 2)) }, (_, i) => (threshold < 3 && n > threshold && i === 1 ? n - 1 : i));
+  if (threshold >= n) return Array.from({ length: n }, (_, i) => i);
+  if (threshold < 3) return [0, n - 1];
   const out: number[] = [0];
   const every = (n - 2) / (threshold - 2);
   let a = 0;
@@ -55,7 +56,8 @@ export function lttb(s: Series, threshold: number): number[] {
 export function minMax(s: Series, maxPoints: number): number[] {
   const n = s.x.length;
   if (n <= maxPoints) return Array.from({ length: n }, (_, i) => i);
-  const buckets = Math.max(1, Math.floor((maxPoints - 2) / 2));
+  const perBucket = maxPoints - 2 >= 2 ? 2 : 1;
+  const buckets = Math.max(1, Math.floor((maxPoints - 2) / perBucket));
   const out: number[] = [0];
   const size = (n - 2) / buckets;
   for (let b = 0; b < buckets; b++) {
@@ -68,7 +70,7 @@ export function minMax(s: Series, maxPoints: number): number[] {
       if (!(s.y[j] >= s.y[lo])) lo = j;
       if (!(s.y[j] <= s.y[hi])) hi = j;
     }
-    if (lo === hi) out.push(lo);
+    if (lo === hi || perBucket === 1) out.push(perBucket === 1 ? hi : lo);
     else out.push(Math.min(lo, hi), Math.max(lo, hi));
   }
   out.push(n - 1);

@@ -270,7 +270,7 @@ describe("server", () => {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toContain("keel_http_request_duration_seconds_bucket");
     expect(metrics).toContain('keel_db_pool_connections{state="total"}');
-    const docs = await (await fetch(`${t.url}/docs/json`)).json();
+    const docs = (await (await fetch(`${t.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(docs.paths)).toContain("/api/keel/v1/runs/compare");
     const nf = await c.get("/api/2.0/mlflow/nope");
     expect(nf.status).toBe(404);

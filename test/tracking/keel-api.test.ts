@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { client, startTestApp, type TestApp } from "../helpers/app.js";
+
+let t: TestApp;
+let c: ReturnType<typeof client>;
+let exp: string;
+let runA: string;
+let runB: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  c = client(t.url);
+  exp = (await c.post("experiments/create", { name: "keel-api" })).body.experiment_id;
+  runA = (await c.post("runs/create", { experiment_id: exp })).body.run.info.run_id;
+  runB = (await c.post("runs/create", { experiment_id: exp })).body.run.info.run_id;
+  // 5,000 points of a noisy curve with one spike, logged in batches of 1000.
+  for (let b = 0; b < 5; b++) {
+    const metrics = Array.from({ length: 1000 }, (_, i) => {
+      const step = b * 1000 + i;
+      return { key: "loss", value: step === 3210 ? 100 : 1 / (step + 1), timestamp: 1_000_000 + step, step };
+    });
+    expect((await c.post("runs/log-batch", { run_id: runA, metrics })).status).toBe(200);
+  }
+  await c.post("runs/log-batch", {
+    run_id: runB,
+    metrics: [{ key: "acc", value: 0.5, timestamp: 1, step: 0 }],
+    params: [{ key: "lr", value: "0.1" }],
+    tags: [{ key: "team", value: "a" }],
+  });
+});
+afterAll(async () => t?.close());
+
+describe("POST /api/keel/v1/runs/compare", () => {
+  it("downsamples a long history to max_points, keeping ends and the spike", async () => {
+    const r = await c.post("/api/keel/v1/runs/compare", { run_ids: [runA], metric_keys: ["loss"], max_points: 200 });
+    expect(r.status).toBe(200);
+    const s = r.body.series[0];
+    expect(s).toMatchObject({ run_id: runA, metric_key: "loss", total_points: 5000, downsampled: true });
+    expect(s.points).toHaveLength(200);
+    expect(s.points[0].step).toBe(0);
+    expect(s.points.at(-1).step).toBe(4999);
+    expect(s.points.some((p: { value: number }) => p.value === 100)).toBe(true);
+  });
+
+  it("supports min/max buckets and full resolution", async () => {
+    const mm = await c.post("/api/keel/v1/runs/compare", { run_ids: [runA], metric_keys: ["loss"], max_points: 100, method: "minmax" });
+    expect(mm.body.series[0].points.length).toBeLessThanOrEqual(100);
+    expect(mm.body.series[0].points.some((p: { value: number }) => p.value === 100)).toBe(true);
+    const full = await c.post("/api/keel/v1/runs/compare", { run_ids: [runA, runB], metric_keys: ["loss"], full_resolution: true });
+    expect(full.body.series[0].points).toHaveLength(5000);
+    expect(full.body.series[0].downsampled).toBe(false);
+    expect(full.body.series[1]).toMatchObject({ run_id: runB, total_points: 0, points: [] });
+  });
+
+  it("rejects bad requests with 4xx in the MLflow error shape", async () => {
+    for (const body of [{}, { run_ids: [], metric_keys: ["x"] }, { run_ids: [runA], metric_keys: ["loss"], max_points: 1 }, { run_ids: [runA], metric_keys: ["loss"], extra: 1 }]) {
+      const r = await c.post("/api/keel/v1/runs/compare", body);
+      expect(r.status).toBe(400);
+      expect(r.body.error_code).toBe("INVALID_PARAMETER_VALUE");
+    }
+    const missing = await c.post("/api/keel/v1/runs/compare", { run_ids: ["f".repeat(32)], metric_keys: ["loss"] });
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe("GET /api/keel/v1/experiments/keys", () => {
+  it("lists distinct metric, param and tag keys", async () => {
+    const r = await c.get("/api/keel/v1/experiments/keys", { experiment_ids: exp });
+    expect(r.status).toBe(200);
+    expect(r.body.metrics).toEqual(["acc", "loss"]);
+    expect(r.body.params).toEqual(["lr"]);
+    expect(r.body.tags).toContain("team");
+    expect(r.body.tags).toContain("mlflow.runName");
+  });
+
+  it("404s for an unknown experiment and 400s for a malformed id", async () => {
+    expect((await c.get("/api/keel/v1/experiments/keys", { experiment_ids: "987654" })).status).toBe(404);
+    expect((await c.get("/api/keel/v1/experiments/keys", { experiment_ids: "abc" })).status).toBe(400);
+    expect((await c.get("/api/keel/v1/experiments/keys")).status).toBe(400);
+  });
+});
