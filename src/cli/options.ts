@@ -21,8 +21,3 @@ export const durabilityOption = () =>
     .choices(["normal", "full"])
     .env("KEEL_DURABILITY")
     .default("normal");
-
-export const serverUrlOption = () =>
-  new Option("--server-url <url>", "Keel server to talk to (else KEEL_SERVER_URL, MLFLOW_TRACKING_URI, http://127.0.0.1:5000)").default(
-    process.env.KEEL_SERVER_URL ?? process.env.MLFLOW_TRACKING_URI ?? "http://127.0.0.1:5000",
-  );

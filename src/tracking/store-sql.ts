@@ -208,7 +208,10 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
     async searchRuns(q) {
       const ids = await searchRunIds(db, dialect, { ...q, limit: q.limit + 1 });
       const more = ids.length > q.limit;
-      return { items: await loadRuns(db, ids.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : undefined };
+      const items: Run[] = [];
+      // Bounded IN lists: a 50,000-run page must not exceed SQLite's bind-parameter limit.
+      for (const part of chunk(ids.slice(0, q.limit), 1, 5000)) items.push(...(await loadRuns(db, part)));
+      return { items, nextOffset: more ? q.offset + q.limit : undefined };
     },
 
     metricHistory: (q) => metricHistory(database, q),
