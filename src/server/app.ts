@@ -6,6 +6,7 @@ import { createTracking, type TrackingService } from "../tracking/index.js";
 import { registerKeelTrackingRoutes } from "../tracking/keel-routes.js";
 import { registerTrackingRoutes } from "../tracking/routes.js";
 import { installErrorHandling } from "./error-handler.js";
+import { installInputGuard } from "./input-guard.js";
 import { installMetrics } from "./metrics.js";
 import { VERSION } from "./version.js";
 
@@ -41,6 +42,7 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   });
   installErrorHandling(app);
   installMetrics(app, opts.database);
+  installInputGuard(app);
 
   const tracking = createTracking(opts.database, opts.now);
 

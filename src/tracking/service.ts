@@ -21,6 +21,13 @@ export interface CreateRunInput {
 }
 
 const RUN_NAME_TAG = "mlflow.runName";
+
+/** Bounds the bind parameters one search can produce (SQLite allows 32,766 per statement). */
+function checkFilterLength(filter: string | undefined): void {
+  if (filter && filter.length > LIMITS.filterLength) {
+    throw invalidParam(`The filter is ${filter.length} characters long; the limit is ${LIMITS.filterLength}. Split the search into several.`);
+  }
+}
 const USER_TAG = "mlflow.user";
 
 /** The rules of experiment tracking. Routes parse and shape; this decides. */
@@ -82,6 +89,7 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
     },
 
     async searchExperiments(q: { viewType: ViewType; filter?: string; orderBy: string[]; offset: number; limit: number }): Promise<SearchPage<Experiment>> {
+      checkFilterLength(q.filter);
       const filter = parseExperimentFilter(q.filter);
       for (const c of filter) {
         if (c.type === "attribute" && c.key === "experiment_id") {
@@ -216,9 +224,13 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
     },
 
     async searchRuns(q: { experimentIds: string[]; filter?: string; viewType: ViewType; orderBy: string[]; offset: number; limit: number }): Promise<SearchPage<Run>> {
+      if (q.experimentIds.length > LIMITS.searchExperimentIds) {
+        throw invalidParam(`runs/search accepts at most ${LIMITS.searchExperimentIds} experiment_ids; got ${q.experimentIds.length}.`);
+      }
       for (const id of q.experimentIds) {
         if (!isExperimentId(id)) throw invalidParam(`Invalid experiment id '${id}': experiment ids are numeric strings.`);
       }
+      checkFilterLength(q.filter);
       const filter: Comparison[] = parseRunFilter(q.filter);
       for (const c of filter) {
         if (c.type === "attribute" && (c.key === "start_time" || c.key === "end_time") && !Number.isSafeInteger(c.value)) {

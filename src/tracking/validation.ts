@@ -15,6 +15,8 @@ export const LIMITS = {
   runNameLength: 250,
   experimentNameLength: 500,
   datasetInputs: 1000,
+  searchExperimentIds: 5000,
+  filterLength: 200_000,
 } as const;
 
 const KEY_RE = /^[/\w.\- ]*$/;
@@ -114,7 +116,8 @@ export function parseMaxResults(msg: Message, field: string, def: number, max: n
 
 /** Experiment ids are numeric strings; anything else cannot name an experiment. */
 export function isExperimentId(id: string): boolean {
-  return /^\d{1,15}$/.test(id);
+  // Also within a 32-bit integer column on Postgres: a larger id cannot exist, and must not reach the driver.
+  return /^\d{1,10}$/.test(id) && Number(id) <= 2_147_483_647;
 }
 
 export function parseDatasetInputs(msg: Message): DatasetInput[] {

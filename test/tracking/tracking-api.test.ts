@@ -277,3 +277,23 @@ describe("server", () => {
     expect(nf.body.error_code).toBe("ENDPOINT_NOT_FOUND");
   });
 });
+
+describe("input guard", () => {
+  it("refuses NUL characters anywhere with 400 (Postgres cannot store them)", async () => {
+    const id = (await c.post("runs/create", { experiment_id: "0" })).body.run.info.run_id;
+    for (const r of [
+      await c.post("runs/set-tag", { run_id: id, key: "k", value: "a\u0000b" }),
+      await c.post("experiments/create", { name: "nul\u0000name" }),
+      await c.get("experiments/get-by-name", { experiment_name: "x\u0000" }),
+      await c.post("/api/keel/v1/runs/compare", { run_ids: ["a\u0000"], metric_keys: ["m"] }),
+    ]) {
+      expect(r.status).toBe(400);
+      expect(r.body.message).toContain("NUL");
+    }
+  });
+
+  it("answers 404, not a driver error, for experiment ids beyond 32 bits", async () => {
+    expect((await c.get("experiments/get", { experiment_id: "99999999999" })).status).toBe(404);
+    expect((await c.post("runs/search", { experiment_ids: ["99999999999"] })).status).toBe(400);
+  });
+});
