@@ -20,7 +20,8 @@ export function serverCommand(): Command {
         .default(15000)
         .argParser(intArg("--shutdown-timeout", 0, 600000)),
     )
-    .addOption(new Option("--insecure-no-auth", "allow listening on a non-loopback address without authentication").env("KEEL_INSECURE_NO_AUTH").default(false))
+    // Not commander's .env(): it would treat KEEL_INSECURE_NO_AUTH=0 as "on". Only 1/true/yes opt in.
+    .addOption(new Option("--insecure-no-auth", "allow listening on a non-loopback address without authentication (env: KEEL_INSECURE_NO_AUTH=1)").default(false))
     .action(async (o) => {
       const cfg: ServerConfig = {
         host: o.host,
@@ -31,7 +32,7 @@ export function serverCommand(): Command {
         logLevel: o.logLevel,
         poolSize: o.poolSize,
         shutdownTimeoutMs: o.shutdownTimeout,
-        insecureNoAuth: Boolean(o.insecureNoAuth) && o.insecureNoAuth !== "0" && o.insecureNoAuth !== "false",
+        insecureNoAuth: o.insecureNoAuth === true || /^(1|true|yes)$/i.test(process.env.KEEL_INSECURE_NO_AUTH ?? ""),
       };
       await runServer(cfg);
     });
