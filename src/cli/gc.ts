@@ -1,7 +1,5 @@
 import { Command, Option } from "commander";
 import { parseDuration } from "../core/duration.js";
-import { openDatabase } from "../db/database.js";
-import { createTracking } from "../tracking/index.js";
 import { dataOption, databaseUrlOption } from "./options.js";
 
 /** Maintenance: opens the database directly (no server needed), like MLflow's `mlflow gc`. */
@@ -21,6 +19,8 @@ export function gcCommand(): Command {
         console.error(`keel gc: ${(err as Error).message}`);
         process.exit(2);
       }
+      const { openDatabase } = await import("../db/database.js");
+      const { createTracking } = await import("../tracking/index.js");
       const database = await openDatabase({ databaseUrl: o.databaseUrl, dataDir: o.data });
       try {
         const tracking = createTracking(database);

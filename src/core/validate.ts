@@ -85,12 +85,47 @@ export function objectList(msg: Message, field: string): Message[] {
   });
 }
 
-export function preview(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
+/**
+ * A short JSON-ish rendering of a bad value for an error message. Bounded in work and depth: a value
+ * nested thousands deep, or megabytes long, must not overflow the stack or be serialised whole just to
+ * show its first 100 characters.
+ */
+export function preview(v: unknown, max = 100): string {
+  let out = "";
+  const walk = (x: unknown, depth: number): void => {
+    if (out.length > max) return;
+    if (Array.isArray(x)) {
+      if (depth > 20) {
+        out += "[…]";
+        return;
+      }
+      out += "[";
+      for (let i = 0; i < x.length && out.length <= max; i++) {
+        if (i) out += ",";
+        walk(x[i], depth + 1);
+      }
+      out += "]";
+    } else if (x !== null && typeof x === "object") {
+      if (depth > 20) {
+        out += "{…}";
+        return;
+      }
+      out += "{";
+      let first = true;
+      for (const [k, val] of Object.entries(x)) {
+        if (out.length > max) break;
+        if (!first) out += ",";
+        first = false;
+        out += `${JSON.stringify(k.length > max ? k.slice(0, max) : k)}:`;
+        walk(val, depth + 1);
+      }
+      out += "}";
+    } else if (typeof x === "string") {
+      out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
+    } else {
+      out += typeof x === "number" || typeof x === "boolean" || x === null ? String(x) : typeof x;
+    }
+  };
+  walk(v, 0);
+  return out.length > max ? `${out.slice(0, max)}…` : out;
 }

@@ -41,6 +41,15 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     ajv: { customOptions: { removeAdditional: false } },
   });
   installErrorHandling(app);
+  // While draining on shutdown, tell keep-alive clients (the MLflow client keeps a session) to hang up after
+  // their answer, so an idle socket does not hold the process open until the shutdown timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_req, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   installMetrics(app, opts.database);
   installInputGuard(app);
 

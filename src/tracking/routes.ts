@@ -4,8 +4,9 @@ import { decodePageToken, encodePageToken } from "../core/page-token.js";
 import { asMessage, type Message, objectList, optInt, optString, reqString, stringList } from "../core/validate.js";
 import { type KeyValue, wireMetric, wireRun } from "./schema.js";
 import type { TrackingService } from "./service.js";
+import { type Comparison, parseExperimentFilter, parseRunFilter } from "./search-filter.js";
 import type { MetricWithRun } from "./store.js";
-import { LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
+import { checkSearchBounds, LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
 
 type Handler = (msg: Message) => Promise<unknown>;
 interface Endpoint {
@@ -19,6 +20,21 @@ function runIdOf(msg: Message): string {
   const id = optString(msg, "run_id") || optString(msg, "run_uuid");
   if (!id) throw invalidParam("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
   return id;
+}
+
+/**
+ * A search's filter and order_by, refused up front when the database could not run them (too many
+ * comparisons or sort terms, non-integers against integer columns). The filter is parsed here only to
+ * measure it; the service parses it again to run it.
+ */
+function boundedSearch(m: Message, parse: (filter: string | undefined) => Comparison[]): { filter?: string; orderBy: string[] } {
+  const filter = optString(m, "filter");
+  const orderBy = stringList(m, "order_by");
+  if (filter && filter.length > LIMITS.filterLength) {
+    throw invalidParam(`The filter is ${filter.length} characters long; the limit is ${LIMITS.filterLength}. Split the search into several.`);
+  }
+  checkSearchBounds(parse(filter), orderBy);
+  return { filter, orderBy };
 }
 
 function nextPage(nextOffset: number | undefined): { next_page_token?: string } {
@@ -55,10 +71,11 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
       handler: async (m) => {
         const limit = parseMaxResults(m, "max_results", 1000, LIMITS.searchMaxResults);
         const offset = decodePageToken(optString(m, "page_token"));
+        const { filter, orderBy } = boundedSearch(m, parseExperimentFilter);
         const page = await svc.searchExperiments({
           viewType: parseViewType(m.view_type, "view_type"),
-          filter: optString(m, "filter"),
-          orderBy: stringList(m, "order_by"),
+          filter,
+          orderBy,
           offset,
           limit,
         });
@@ -117,7 +134,9 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
           startTime: optInt(m, "start_time"),
           tags: tagList(m),
         });
-        return { run: wireRun(run) };
+        // MLflow 2.10's CreateRun answers {info, data} only: no `inputs` key (GetRun/SearchRuns carry `inputs`, even when empty).
+        const { inputs: _inputs, ...created } = wireRun(run);
+        return { run: created };
       },
     },
     {
@@ -206,11 +225,12 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
       path: "/runs/search",
       handler: async (m) => {
         const limit = parseMaxResults(m, "max_results", 1000, LIMITS.searchMaxResults);
+        const { filter, orderBy } = boundedSearch(m, parseRunFilter);
         const page = await svc.searchRuns({
           experimentIds: stringList(m, "experiment_ids"),
-          filter: optString(m, "filter"),
+          filter,
           viewType: parseViewType(m.run_view_type, "run_view_type"),
-          orderBy: stringList(m, "order_by"),
+          orderBy,
           offset: decodePageToken(optString(m, "page_token")),
           limit,
         });

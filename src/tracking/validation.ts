@@ -1,6 +1,7 @@
 import { invalidParam } from "../core/errors.js";
 import { type Message, missing, objectList, optInt, optString, preview } from "../core/validate.js";
 import type { DatasetInput, KeyValue, Metric, ViewType } from "./schema.js";
+import type { Comparison } from "./search-filter.js";
 
 /** MLflow's server-side limits (the newer, more permissive value where versions differ). */
 export const LIMITS = {
@@ -17,6 +18,12 @@ export const LIMITS = {
   datasetInputs: 1000,
   searchExperimentIds: 5000,
   filterLength: 200_000,
+  /** Comparisons in one search filter (SQLite refuses expressions nested deeper than 1000; Postgres plans slowly long before). */
+  filterClauses: 50,
+  /** order_by terms in one search (each metric/param/tag term is a join; SQLite allows at most 64 tables in one). */
+  orderByTerms: 20,
+  datasetNameLength: 500,
+  datasetDigestLength: 36,
 } as const;
 
 const KEY_RE = /^[/\w.\- ]*$/;
@@ -101,7 +108,9 @@ export function parseBatch(msg: Message): { metrics: Metric[]; params: KeyValue[
 
 export function parseViewType(raw: unknown, field: string): ViewType {
   if (raw === undefined || raw === null || raw === "") return "ACTIVE_ONLY";
-  const v = String(Array.isArray(raw) ? raw[0] : raw).toUpperCase();
+  // A query string repeats keys as a list; only a scalar names a view type (String() of a deeply nested list would overflow the stack).
+  const scalar: unknown = Array.isArray(raw) ? raw[0] : raw;
+  const v = typeof scalar === "string" || typeof scalar === "number" ? String(scalar).toUpperCase() : "";
   if (v === "ACTIVE_ONLY" || v === "1") return "ACTIVE_ONLY";
   if (v === "DELETED_ONLY" || v === "2") return "DELETED_ONLY";
   if (v === "ALL" || v === "3") return "ALL";
@@ -112,6 +121,25 @@ export function parseMaxResults(msg: Message, field: string, def: number, max: n
   const n = optInt(msg, field) ?? def;
   if (n < 1 || n > max) throw invalidParam(`Invalid value ${n} for parameter '${field}' supplied. It must be at least 1 and at most ${max}.`);
   return n;
+}
+
+const INTEGER_ATTRIBUTES: ReadonlySet<string> = new Set(["start_time", "end_time", "creation_time", "last_update_time"]);
+
+/**
+ * What one search may ask of the database, checked on its parsed filter: a bounded number of comparisons
+ * and sort terms, and integer columns compared with integers only (Postgres fails a query that compares
+ * a bigint column with 1.5 or 1e999).
+ */
+export function checkSearchBounds(filter: Comparison[], orderBy: string[]): void {
+  if (filter.length > LIMITS.filterClauses) {
+    throw invalidParam(`The filter has ${filter.length} comparisons; the limit is ${LIMITS.filterClauses}. Split the search into several.`);
+  }
+  if (orderBy.length > LIMITS.orderByTerms) throw invalidParam(`order_by has ${orderBy.length} terms; the limit is ${LIMITS.orderByTerms}.`);
+  for (const c of filter) {
+    if (c.type === "attribute" && INTEGER_ATTRIBUTES.has(c.key) && !Number.isSafeInteger(c.value)) {
+      throw invalidParam(`attributes.${c.key} must be compared with an integer number of epoch milliseconds; got ${preview(c.value)}.`);
+    }
+  }
 }
 
 /** Experiment ids are numeric strings; anything else cannot name an experiment. */
@@ -128,13 +156,19 @@ export function parseDatasetInputs(msg: Message): DatasetInput[] {
     const d = item.dataset;
     if (d === null || typeof d !== "object" || Array.isArray(d)) throw invalidParam(`Missing value for required parameter 'datasets[${i}].dataset'.`);
     const ds = d as Message;
-    const req = (f: string) => {
+    const req = (f: string, limit: number) => {
       const v = optString(ds, f);
       if (v === undefined || v === "") throw invalidParam(`Missing value for required parameter 'datasets[${i}].dataset.${f}'.`);
-      if (v.length > 65535) throw invalidParam(`'datasets[${i}].dataset.${f}' is ${v.length} characters long; the limit is 65535.`);
+      if (v.length > limit) throw invalidParam(`'datasets[${i}].dataset.${f}' is ${v.length} characters long; the limit is ${limit}.`);
       return v;
     };
-    const dataset: DatasetInput["dataset"] = { name: req("name"), digest: req("digest"), source_type: req("source_type"), source: req("source") };
+    // MLflow's limits: name 500 and digest 36 (they also form a unique index, which Postgres caps at ~2700 bytes a row).
+    const dataset: DatasetInput["dataset"] = {
+      name: req("name", LIMITS.datasetNameLength),
+      digest: req("digest", LIMITS.datasetDigestLength),
+      source_type: req("source_type", 65535),
+      source: req("source", 65535),
+    };
     for (const f of ["schema", "profile"] as const) {
       const v = optString(ds, f);
       if (v !== undefined) {
