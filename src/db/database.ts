@@ -95,6 +95,9 @@ function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    // A runaway query (a pathological search) is cancelled instead of holding a connection forever;
+    // the client gets a retryable 503 (57014 is transient in dialect.ts).
+    statement_timeout: 60_000,
     // bigint columns hold epoch ms and steps: well inside 2^53, so hand them back as numbers.
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>

@@ -11,12 +11,19 @@ export interface Dialect {
   ilike(column: RawBuilder<unknown>, pattern: unknown): RawBuilder<boolean>;
   /** Most bind parameters one statement may carry (SQLite 32766, Postgres 65535), with headroom. */
   maxParams: number;
+  /**
+   * The indexed form of a param/tag value. Postgres btree entries must stay under ~2.7 kB, so there the
+   * (key, value) index holds a 256-character prefix (migration 002); SQLite indexes the whole value.
+   */
+  valuePrefix(expr: RawBuilder<unknown>): RawBuilder<unknown>;
 }
+
+export const VALUE_PREFIX_CHARS = 256;
 
 export function dialectFor(kind: "sqlite" | "postgres"): Dialect {
   return kind === "postgres"
-    ? { kind, ilike: (c, p) => sql<boolean>`${c} ilike ${p}`, maxParams: 60000 }
-    : { kind, ilike: (c, p) => sql<boolean>`lower(${c}) like lower(${p})`, maxParams: 30000 };
+    ? { kind, ilike: (c, p) => sql<boolean>`${c} ilike ${p}`, maxParams: 60000, valuePrefix: (e) => sql`left(${e}, ${sql.raw(String(VALUE_PREFIX_CHARS))})` }
+    : { kind, ilike: (c, p) => sql<boolean>`lower(${c}) like lower(${p})`, maxParams: 30000, valuePrefix: (e) => e };
 }
 
 export function isUniqueViolation(err: unknown): boolean {
@@ -27,7 +34,11 @@ export function isUniqueViolation(err: unknown): boolean {
 /** A database that is busy or gone is the server's problem (503, retryable), never the user's. */
 export function isTransientDbError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED" || code === "ECONNREFUSED" || code === "57P01" || code === "53300";
+  if (typeof code !== "string") return false;
+  // SQLite's extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE…) are the same condition.
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return true;
+  // Postgres: admin shutdown, too many connections, statement_timeout; network: refused or reset.
+  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "57P01" || code === "53300" || code === "57014";
 }
 
 export function unavailable(err: unknown): KeelError {

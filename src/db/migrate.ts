@@ -1,14 +1,20 @@
 import { type Migration, Migrator } from "kysely";
 import type { Database } from "./database.js";
 import { migration001 } from "./migrations/001-tracking.js";
+import { migration002 } from "./migrations/002-pg-value-prefix-index.js";
 
 /**
- * Runs at every start. Kysely's Postgres adapter holds a session advisory lock while it migrates, so
- * replicas starting together take turns; on SQLite the single writer lock does the same job.
+ * Runs at every start, so it must be idempotent and safe when several processes start at once.
+ * Postgres: Kysely's adapter holds a session advisory lock while it migrates, so replicas take turns.
+ * SQLite: Kysely runs migrations outside any transaction there, so two processes opening a fresh file
+ * would both create the tables. The whole run goes inside one BEGIN IMMEDIATE instead: the write lock
+ * is taken first (waiting out the busy timeout), the others see the finished schema, and a failed
+ * migration leaves nothing half-applied.
  */
 export async function migrateToLatest(database: Database): Promise<void> {
   const migrations: Record<string, Migration> = {
     "001-tracking": migration001(database.kind),
+    "002-pg-value-prefix-index": migration002(database.kind),
   };
   const migrator = new Migrator({
     db: database.db,
@@ -16,6 +22,19 @@ export async function migrateToLatest(database: Database): Promise<void> {
     migrationTableName: "keel_migration",
     migrationLockTableName: "keel_migration_lock",
   });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  const raw = database.sqlite;
+  // Nothing else uses the connection while the database is being opened, so the raw handle is safe here.
+  raw?.exec("BEGIN IMMEDIATE");
+  let result: Awaited<ReturnType<Migrator["migrateToLatest"]>>;
+  try {
+    result = await migrator.migrateToLatest();
+  } catch (err) {
+    if (raw?.inTransaction) raw.exec("ROLLBACK");
+    throw err;
+  }
+  if (result.error) {
+    if (raw?.inTransaction) raw.exec("ROLLBACK");
+    throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  }
+  if (raw?.inTransaction) raw.exec("COMMIT");
 }

@@ -5,7 +5,7 @@ import type { Database } from "../db/database.js";
 import { createTracking, type TrackingService } from "../tracking/index.js";
 import { registerKeelTrackingRoutes } from "../tracking/keel-routes.js";
 import { registerTrackingRoutes } from "../tracking/routes.js";
-import { installErrorHandling } from "./error-handler.js";
+import { frameworkErrors, installErrorHandling } from "./error-handler.js";
 import { installInputGuard } from "./input-guard.js";
 import { installMetrics } from "./metrics.js";
 import { VERSION } from "./version.js";
@@ -39,6 +39,7 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     routerOptions: { ignoreTrailingSlash: true },
     // Unknown fields in Keel API bodies are mistakes worth reporting, not data to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors,
   });
   installErrorHandling(app);
   // While draining on shutdown, tell keep-alive clients (the MLflow client keeps a session) to hang up after

@@ -4,9 +4,8 @@ import { decodePageToken, encodePageToken } from "../core/page-token.js";
 import { asMessage, type Message, objectList, optInt, optString, reqString, stringList } from "../core/validate.js";
 import { type KeyValue, wireMetric, wireRun } from "./schema.js";
 import type { TrackingService } from "./service.js";
-import { type Comparison, parseExperimentFilter, parseRunFilter } from "./search-filter.js";
 import type { MetricWithRun } from "./store.js";
-import { checkSearchBounds, LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
+import { LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
 
 type Handler = (msg: Message) => Promise<unknown>;
 interface Endpoint {
@@ -22,19 +21,9 @@ function runIdOf(msg: Message): string {
   return id;
 }
 
-/**
- * A search's filter and order_by, refused up front when the database could not run them (too many
- * comparisons or sort terms, non-integers against integer columns). The filter is parsed here only to
- * measure it; the service parses it again to run it.
- */
-function boundedSearch(m: Message, parse: (filter: string | undefined) => Comparison[]): { filter?: string; orderBy: string[] } {
-  const filter = optString(m, "filter");
-  const orderBy = stringList(m, "order_by");
-  if (filter && filter.length > LIMITS.filterLength) {
-    throw invalidParam(`The filter is ${filter.length} characters long; the limit is ${LIMITS.filterLength}. Split the search into several.`);
-  }
-  checkSearchBounds(parse(filter), orderBy);
-  return { filter, orderBy };
+/** A search's filter and order_by as sent; the service parses and bounds them. */
+function searchTerms(m: Message): { filter?: string; orderBy: string[] } {
+  return { filter: optString(m, "filter"), orderBy: stringList(m, "order_by") };
 }
 
 function nextPage(nextOffset: number | undefined): { next_page_token?: string } {
@@ -71,7 +60,7 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
       handler: async (m) => {
         const limit = parseMaxResults(m, "max_results", 1000, LIMITS.searchMaxResults);
         const offset = decodePageToken(optString(m, "page_token"));
-        const { filter, orderBy } = boundedSearch(m, parseExperimentFilter);
+        const { filter, orderBy } = searchTerms(m);
         const page = await svc.searchExperiments({
           viewType: parseViewType(m.view_type, "view_type"),
           filter,
@@ -225,7 +214,7 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
       path: "/runs/search",
       handler: async (m) => {
         const limit = parseMaxResults(m, "max_results", 1000, LIMITS.searchMaxResults);
-        const { filter, orderBy } = boundedSearch(m, parseRunFilter);
+        const { filter, orderBy } = searchTerms(m);
         const page = await svc.searchRuns({
           experimentIds: stringList(m, "experiment_ids"),
           filter,

@@ -5,7 +5,7 @@ import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, R
 import { RUN_STATUSES } from "./schema.js";
 import { type Comparison, type OrderBy, parseExperimentFilter, parseExperimentOrderBy, parseRunFilter, parseRunOrderBy } from "./search-filter.js";
 import type { GcResult, KeySets, MetricSeries, MetricWithRun, SearchPage, TrackingStore } from "./store.js";
-import { isExperimentId, LIMITS } from "./validation.js";
+import { checkSearchBounds, isExperimentId, LIMITS } from "./validation.js";
 
 export interface TrackingServiceDeps {
   store: TrackingStore;
@@ -22,11 +22,15 @@ export interface CreateRunInput {
 
 const RUN_NAME_TAG = "mlflow.runName";
 
-/** Bounds the bind parameters one search can produce (SQLite allows 32,766 per statement). */
-function checkFilterLength(filter: string | undefined): void {
+/** Parses a search's filter and order_by, refusing what the database could not run (see checkSearchBounds). */
+function boundedFilter(filter: string | undefined, orderBy: string[], parse: (f: string | undefined) => Comparison[]): Comparison[] {
+  // Bounds the bind parameters one search can produce (SQLite allows 32,766 per statement).
   if (filter && filter.length > LIMITS.filterLength) {
     throw invalidParam(`The filter is ${filter.length} characters long; the limit is ${LIMITS.filterLength}. Split the search into several.`);
   }
+  const parsed = parse(filter);
+  checkSearchBounds(parsed, orderBy);
+  return parsed;
 }
 const USER_TAG = "mlflow.user";
 
@@ -89,8 +93,7 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
     },
 
     async searchExperiments(q: { viewType: ViewType; filter?: string; orderBy: string[]; offset: number; limit: number }): Promise<SearchPage<Experiment>> {
-      checkFilterLength(q.filter);
-      const filter = parseExperimentFilter(q.filter);
+      const filter = boundedFilter(q.filter, q.orderBy, parseExperimentFilter);
       for (const c of filter) {
         if (c.type === "attribute" && c.key === "experiment_id") {
           const ids = Array.isArray(c.value) ? c.value : [c.value];
@@ -230,13 +233,7 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
       for (const id of q.experimentIds) {
         if (!isExperimentId(id)) throw invalidParam(`Invalid experiment id '${id}': experiment ids are numeric strings.`);
       }
-      checkFilterLength(q.filter);
-      const filter: Comparison[] = parseRunFilter(q.filter);
-      for (const c of filter) {
-        if (c.type === "attribute" && (c.key === "start_time" || c.key === "end_time") && !Number.isSafeInteger(c.value)) {
-          throw invalidParam(`attributes.${c.key} must be compared with an integer number of epoch milliseconds; got ${JSON.stringify(c.value)}.`);
-        }
-      }
+      const filter = boundedFilter(q.filter, q.orderBy, parseRunFilter);
       const orderBy = q.orderBy.map(parseRunOrderBy);
       return store.searchRuns({ experimentIds: q.experimentIds, viewType: q.viewType, filter, orderBy, offset: q.offset, limit: q.limit });
     },

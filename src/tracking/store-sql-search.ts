@@ -65,7 +65,7 @@ function runClause(dialect: Dialect, c: Comparison): RawBuilder<boolean> {
       const table = sql.raw(c.type === "param" ? "params" : "tags");
       if (c.comparator === "IS NULL") return sql<boolean>`r.run_uuid not in (select run_uuid from ${table} where key = ${c.key})`;
       if (c.comparator === "IS NOT NULL") return sql<boolean>`r.run_uuid in (select run_uuid from ${table} where key = ${c.key})`;
-      return sql<boolean>`r.run_uuid in (select run_uuid from ${table} where key = ${c.key} and ${compare(dialect, value, c)})`;
+      return sql<boolean>`r.run_uuid in (select run_uuid from ${table} where key = ${c.key} and ${prefixMatch(dialect, c)}${compare(dialect, value, c)})`;
     }
     case "attribute": {
       const col = RUN_ATTR_COLUMNS[c.key];
@@ -80,6 +80,13 @@ function runClause(dialect: Dialect, c: Comparison): RawBuilder<boolean> {
       return sql<boolean>`r.run_uuid in (select i.run_uuid from inputs i join datasets d on d.dataset_uuid = i.dataset_uuid where ${compare(dialect, col, c)})`;
     }
   }
+}
+
+/** For equality on Postgres, also compare the indexed prefix so the planner can use the (key, prefix) index. */
+function prefixMatch(dialect: Dialect, c: Comparison): Sql {
+  if (dialect.kind !== "postgres" || (c.comparator !== "=" && c.comparator !== "IN")) return sql``;
+  const values = (Array.isArray(c.value) ? c.value : [c.value]).map((x) => dialect.valuePrefix(sql`${x}`));
+  return sql`${dialect.valuePrefix(sql.ref("value"))} in (${sql.join(values)}) and `;
 }
 
 function numericList(v: Comparison["value"]): Comparison["value"] {

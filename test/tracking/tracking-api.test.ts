@@ -218,6 +218,24 @@ describe("run search", () => {
     await c.post("runs/restore", { run_id: ids[0] });
   });
 
+  it("stores and finds long incompressible param and tag values (beyond Postgres' index-row limit)", async () => {
+    const long = (n: number, seed: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919 + seed) % 20000))).join("");
+    const id = await newRun(exp, { start_time: 999, run_name: "long-values" });
+    const param = long(6000, 1);
+    const tag = long(8000, 2);
+    // Same 256-character prefix, different tail: the prefix index must not be the whole comparison.
+    const sibling = param.slice(0, 300) + long(100, 3);
+    expect((await c.post("runs/log-batch", { run_id: id, params: [{ key: "big", value: param }], tags: [{ key: "big", value: tag }] })).status).toBe(200);
+    const other = await newRun(exp, { start_time: 998, run_name: "long-sibling" });
+    expect((await c.post("runs/log-parameter", { run_id: other, key: "big", value: sibling })).status).toBe(200);
+    expect(names(await c.post("runs/search", { experiment_ids: [exp], filter: `params.big = '${param}'` }))).toEqual(["long-values"]);
+    expect(names(await c.post("runs/search", { experiment_ids: [exp], filter: `params.big IN ('${sibling}')` }))).toEqual(["long-sibling"]);
+    expect(names(await c.post("runs/search", { experiment_ids: [exp], filter: `tags.big = '${tag}'` }))).toEqual(["long-values"]);
+    const got = await c.get("runs/get", { run_id: id });
+    expect(got.body.run.data.params).toEqual([{ key: "big", value: param }]);
+    for (const r of [id, other]) await c.post("runs/delete", { run_id: r });
+  });
+
   it("rejects bad filters, order_by and tokens with 400", async () => {
     for (const body of [
       { experiment_ids: [exp], filter: "metrics.acc > 0.1 OR params.a = 'b'" },
