@@ -4,7 +4,7 @@ import { decodePageToken, encodePageToken } from "../core/page-token.js";
 import { asMessage, type Message, objectList, optInt, optString, reqString, stringList } from "../core/validate.js";
 import { type KeyValue, wireMetric, wireRun } from "./schema.js";
 import type { TrackingService } from "./service.js";
-import type { MetricWithRun } from "./store.js";
+import { concatColumns, historyJson, RawJson, sampleSteps } from "./history-json.js";
 import { LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
 
 type Handler = (msg: Message) => Promise<unknown>;
@@ -32,10 +32,6 @@ function nextPage(nextOffset: number | undefined): { next_page_token?: string } 
 
 function tagList(msg: Message, field = "tags"): KeyValue[] {
   return objectList(msg, field).map(parseTag);
-}
-
-function wireHistory(points: MetricWithRun[], withRunId: boolean) {
-  return points.map((p) => (withRunId ? { ...wireMetric(p), run_id: p.run_id } : wireMetric(p)));
 }
 
 /** Every MLflow tracking endpoint, as one table; the plugin registers it under /api/2.0/mlflow and /ajax-api/2.0/mlflow. */
@@ -232,8 +228,8 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
       handler: async (m) => {
         const key = reqString(m, "metric_key");
         const limit = parseMaxResults(m, "max_results", 1_000_000, 1_000_000);
-        const page = await svc.metricHistory({ runIds: [runIdOf(m)], key, offset: decodePageToken(optString(m, "page_token")), limit });
-        return { metrics: wireHistory(page.items, false), ...nextPage(page.nextOffset) };
+        const page = await svc.metricHistoryPage({ runIds: [runIdOf(m)], key, offset: decodePageToken(optString(m, "page_token")), limit }, false);
+        return historyJson(page, false, nextPage(page.nextOffset));
       },
     },
     {
@@ -244,8 +240,8 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
         if (runIds.length < 1 || runIds.length > 20) throw invalidParam(`GetMetricHistoryBulk requests must specify between 1 and 20 run_id values; got ${runIds.length}.`);
         const key = reqString(m, "metric_key");
         const limit = parseMaxResults(m, "max_results", 25000, 25000);
-        const page = await svc.metricHistory({ runIds, key, offset: 0, limit });
-        return { metrics: wireHistory(page.items, true) };
+        const page = await svc.metricHistoryPage({ runIds, key, offset: 0, limit }, true);
+        return historyJson(page, true);
       },
     },
     {
@@ -262,27 +258,15 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
           throw invalidParam(`end_step (${endStep}) must be greater than or equal to start_step (${startStep}).`);
         }
         const perRun = parseMaxResults(m, "max_results", 2500, 2500);
-        const out: MetricWithRun[] = [];
+        const parts = [];
         for (const runId of runIds) {
           const page = await svc.metricHistory({ runIds: [runId], key, startStep, endStep, offset: 0, limit: 10_000_000 });
-          out.push(...sampleSteps(page.items, perRun));
+          parts.push(sampleSteps(page.columns, perRun));
         }
-        return { metrics: wireHistory(out, true) };
+        return historyJson({ columns: concatColumns(key, runIds, parts) }, true);
       },
     },
   ];
-}
-
-/**
- * MLflow's interval sampling: at most `n` distinct steps per run, evenly spaced, always keeping the first
- * and last step, and every point logged at a chosen step.
- */
-export function sampleSteps(points: MetricWithRun[], n: number): MetricWithRun[] {
-  const steps = [...new Set(points.map((p) => p.step))];
-  if (steps.length <= n) return points;
-  const chosen = new Set<number>();
-  for (let i = 0; i < n; i++) chosen.add(steps[Math.round((i * (steps.length - 1)) / Math.max(1, n - 1))]);
-  return points.filter((p) => chosen.has(p.step));
 }
 
 export async function registerTrackingRoutes(app: FastifyInstance, svc: TrackingService): Promise<void> {
@@ -291,7 +275,10 @@ export async function registerTrackingRoutes(app: FastifyInstance, svc: Tracking
       app.route({
         method,
         url: ep.path,
-        handler: async (req) => ep.handler(asMessage(method === "GET" ? req.query : req.body)),
+        handler: async (req, reply) => {
+          const out = await ep.handler(asMessage(method === "GET" ? req.query : req.body));
+          return out instanceof RawJson ? reply.type("application/json; charset=utf-8").send(out.text) : out;
+        },
       });
     }
   }

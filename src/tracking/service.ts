@@ -4,7 +4,7 @@ import { randomRunName } from "./names.js";
 import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType } from "./schema.js";
 import { RUN_STATUSES } from "./schema.js";
 import { type Comparison, type OrderBy, parseExperimentFilter, parseExperimentOrderBy, parseRunFilter, parseRunOrderBy } from "./search-filter.js";
-import type { GcResult, KeySets, MetricSeries, MetricWithRun, SearchPage, TrackingStore } from "./store.js";
+import type { GcResult, HistoryJsonPage, HistoryQuery, KeySets, MetricColumns, MetricSeries, SearchPage, TrackingStore } from "./store.js";
 import { checkSearchBounds, isExperimentId, LIMITS } from "./validation.js";
 
 export interface TrackingServiceDeps {
@@ -238,9 +238,15 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
       return store.searchRuns({ experimentIds: q.experimentIds, viewType: q.viewType, filter, orderBy, offset: q.offset, limit: q.limit });
     },
 
-    async metricHistory(q: { runIds: string[]; key: string; startStep?: number; endStep?: number; offset: number; limit: number }): Promise<SearchPage<MetricWithRun>> {
+    async metricHistory(q: HistoryQuery): Promise<{ columns: MetricColumns; nextOffset?: number }> {
       for (const id of q.runIds) await runInfoOrThrow(id);
       return store.metricHistory(q);
+    },
+
+    /** One page of history for the wire: JSON written by the store where it can, else columns. */
+    async metricHistoryPage(q: HistoryQuery, withRunId: boolean): Promise<HistoryJsonPage | { columns: MetricColumns; nextOffset?: number }> {
+      for (const id of q.runIds) await runInfoOrThrow(id);
+      return store.metricHistoryJson ? store.metricHistoryJson(q, withRunId) : store.metricHistory(q);
     },
 
     async metricSeries(runId: string, key: string): Promise<MetricSeries> {

@@ -1,10 +1,11 @@
-import { type Kysely, sql } from "kysely";
+import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { Database } from "../db/database.js";
 import { chunk, type Dialect } from "../db/dialect.js";
 import type { DB } from "../db/types.js";
 import { dedupeParams, latestPerKey, paramChanged, toMetricRow } from "./metric-batch.js";
 import type { KeyValue, Metric } from "./schema.js";
-import type { HistoryQuery, MetricSeries, MetricWithRun, SearchPage } from "./store.js";
+import { cachedStatement } from "../db/statement-cache.js";
+import type { HistoryJsonPage, HistoryQuery, MetricColumns, MetricSeries } from "./store.js";
 import { RUN_NAME_TAG, upsertKeyValues } from "./store-sql.js";
 
 /** log-batch through Kysely (Postgres, and the reference for the SQLite fast path). Runs inside a transaction. */
@@ -76,65 +77,123 @@ export async function logBatchKysely(
 }
 
 /** Metric history for one key over one or more runs, ordered by run, step, timestamp. */
-export async function metricHistory(database: Database, q: HistoryQuery): Promise<SearchPage<MetricWithRun>> {
-  if (!q.runIds.length) return { items: [] };
-  let query = database.db
-    .selectFrom("metrics")
-    .select(["run_uuid", "key", "step", "timestamp", "value", "is_nan"])
-    .where("run_uuid", "in", q.runIds)
-    .where("key", "=", q.key);
-  if (q.startStep !== undefined) query = query.where("step", ">=", q.startStep);
-  if (q.endStep !== undefined) query = query.where("step", "<=", q.endStep);
-  const rows = await query
-    .orderBy("run_uuid")
-    .orderBy("step")
-    .orderBy("timestamp")
-    .orderBy("is_nan")
-    .orderBy("value")
-    .limit(q.limit + 1)
-    .offset(q.offset)
-    .execute();
-  const more = rows.length > q.limit;
-  if (more) rows.pop();
-  const items = rows.map(
-    (r): MetricWithRun => ({ key: r.key, value: r.is_nan ? Number.NaN : r.value, timestamp: r.timestamp, step: r.step, run_id: r.run_uuid }),
-  );
-  return { items, nextOffset: more ? q.offset + q.limit : undefined };
+/** Growable columns: the reader does not know the count up front and must not make an object per point. */
+class ColumnBuilder {
+  length = 0;
+  run: Uint32Array;
+  step: Float64Array;
+  timestamp: Float64Array;
+  value: Float64Array;
+  constructor(capacity: number) {
+    this.run = new Uint32Array(capacity);
+    this.step = new Float64Array(capacity);
+    this.timestamp = new Float64Array(capacity);
+    this.value = new Float64Array(capacity);
+  }
+  push(run: number, step: number, timestamp: number, value: number, isNan: number): void {
+    if (this.length === this.step.length) this.grow();
+    const i = this.length++;
+    this.run[i] = run;
+    this.step[i] = step;
+    this.timestamp[i] = timestamp;
+    this.value[i] = isNan ? Number.NaN : value;
+  }
+  private grow(): void {
+    const n = Math.max(16, this.step.length * 2);
+    const copy = <T extends Float64Array | Uint32Array>(a: T, b: T): T => (b.set(a), b);
+    this.run = copy(this.run, new Uint32Array(n));
+    this.step = copy(this.step, new Float64Array(n));
+    this.timestamp = copy(this.timestamp, new Float64Array(n));
+    this.value = copy(this.value, new Float64Array(n));
+  }
+  finish(key: string, runIds: string[], upTo = this.length): MetricColumns {
+    const n = Math.min(upTo, this.length);
+    return {
+      key,
+      runIds,
+      length: n,
+      run: this.run.subarray(0, n),
+      step: this.step.subarray(0, n),
+      timestamp: this.timestamp.subarray(0, n),
+      value: this.value.subarray(0, n),
+    };
+  }
 }
 
-/** Reads a history straight into typed arrays: a million points without a million objects on SQLite. */
-export async function metricSeries(database: Database, runId: string, key: string): Promise<MetricSeries> {
+/**
+ * In primary-key order (run, step, timestamp, value, is_nan), so neither database sorts: the read is a
+ * range scan of the index that stores the rows.
+ */
+const HISTORY_ORDER = "order by run_uuid, step, timestamp, value, is_nan";
+
+function historySql(runs: number, withSteps: boolean, pg: boolean): string {
+  const p = (i: number) => (pg ? `$${i}` : "?");
+  const runList = Array.from({ length: runs }, (_, i) => p(i + 1)).join(", ");
+  let n = runs + 1;
+  const steps = withSteps ? ` and step >= ${p(++n)} and step <= ${p(++n)}` : "";
+  return `select run_uuid, step, timestamp, value, is_nan from metrics where run_uuid in (${runList}) and key = ${p(runs + 1)}${steps} ${HISTORY_ORDER} limit ${p(++n)} offset ${p(++n)}`;
+}
+
+/** Reads one page of a key's history as columns. SQLite streams rows as arrays through a cached statement. */
+export async function metricHistory(database: Database, q: HistoryQuery): Promise<{ columns: MetricColumns; nextOffset?: number }> {
+  const runIndex = new Map(q.runIds.map((id, i) => [id, i]));
+  const withSteps = q.startStep !== undefined || q.endStep !== undefined;
+  const args: unknown[] = [...q.runIds, q.key];
+  if (withSteps) args.push(q.startStep ?? Number.MIN_SAFE_INTEGER, q.endStep ?? Number.MAX_SAFE_INTEGER);
+  // One row past the page says whether there is a next page.
+  args.push(q.limit + 1, q.offset);
+  const cols = new ColumnBuilder(Math.min(q.limit + 1, 4096));
+  if (!q.runIds.length) return { columns: cols.finish(q.key, q.runIds) };
   if (database.kind === "sqlite") {
-    return database.withSqlite((raw) => {
-      const count = raw.prepare("select count(*) from metrics where run_uuid = ? and key = ?").pluck().get(runId, key) as number;
-      const out = { step: new Float64Array(count), timestamp: new Float64Array(count), value: new Float64Array(count) };
-      const stmt = raw.prepare("select step, timestamp, value, is_nan from metrics where run_uuid = ? and key = ? order by step, timestamp, is_nan, value").raw();
-      let i = 0;
-      for (const row of stmt.iterate(runId, key) as Iterable<[number, number, number, number]>) {
-        if (i >= count) break;
-        out.step[i] = row[0];
-        out.timestamp[i] = row[1];
-        out.value[i] = row[3] ? Number.NaN : row[2];
-        i++;
+    await database.withSqlite((raw) => {
+      const stmt = cachedStatement(raw, historySql(q.runIds.length, withSteps, false));
+      for (const r of stmt.iterate(...args) as Iterable<[string, number, number, number, number]>) {
+        cols.push(runIndex.get(r[0]) ?? 0, r[1], r[2], r[3], r[4]);
       }
-      return i === count ? out : { step: out.step.subarray(0, i), timestamp: out.timestamp.subarray(0, i), value: out.value.subarray(0, i) };
     });
+  } else {
+    const result = await database.db.executeQuery<{ run_uuid: string; step: number; timestamp: number; value: number; is_nan: number }>(
+      CompiledQuery.raw(historySql(q.runIds.length, withSteps, true), args),
+    );
+    for (const r of result.rows) cols.push(runIndex.get(r.run_uuid) ?? 0, r.step, r.timestamp, r.value, r.is_nan);
   }
-  const rows = await database.db
-    .selectFrom("metrics")
-    .select(["step", "timestamp", "value", "is_nan"])
-    .where("run_uuid", "=", runId)
-    .where("key", "=", key)
-    .orderBy("step")
-    .orderBy("timestamp")
-    .orderBy("is_nan")
-    .orderBy("value")
-    .execute();
-  const out = { step: new Float64Array(rows.length), timestamp: new Float64Array(rows.length), value: new Float64Array(rows.length) };
-  rows.forEach((r, i) => {
-    out.step[i] = r.step;
-    out.timestamp[i] = r.timestamp;
-    out.value[i] = r.is_nan ? Number.NaN : r.value;
+  const more = cols.length > q.limit;
+  return { columns: cols.finish(q.key, q.runIds, q.limit), nextOffset: more ? q.offset + q.limit : undefined };
+}
+
+/**
+ * SQLite writes the JSON: one statement returns the page as text. Values come out as SQLite's REAL-to-text
+ * conversion, which round-trips every double exactly (17 significant digits where 15 would not); NaN and
+ * ±Infinity as MLflow's strings. The subquery's ORDER BY with LIMIT feeds group_concat in key order.
+ */
+function historyJsonSql(runs: number, withSteps: boolean, withRunId: boolean): string {
+  const value = `(case when is_nan then '"NaN"' when value = 9e999 then '"Infinity"' when value = -9e999 then '"-Infinity"' else cast(value as text) end)`;
+  const tail = withRunId ? `',"run_id":' || json_quote(run_uuid) || '}'` : `'}'`;
+  // Plain positional parameters, bound in text order: head, run ids, key, steps, limit, offset.
+  const point = `? || ${value} || ',"timestamp":' || timestamp || ',"step":' || step || ${tail}`;
+  const runList = Array.from({ length: runs }, () => "?").join(", ");
+  const steps = withSteps ? " and step >= ? and step <= ?" : "";
+  const where = `from metrics where run_uuid in (${runList}) and key = ?${steps}`;
+  return `select count(*), coalesce(group_concat(p, ','), '') from (select ${point} as p ${where} ${HISTORY_ORDER} limit ? offset ?)`;
+}
+
+export async function metricHistoryJsonSqlite(database: Database, q: HistoryQuery, withRunId: boolean): Promise<HistoryJsonPage> {
+  const withSteps = q.startStep !== undefined || q.endStep !== undefined;
+  const filterArgs: unknown[] = [...q.runIds, q.key];
+  if (withSteps) filterArgs.push(q.startStep ?? Number.MIN_SAFE_INTEGER, q.endStep ?? Number.MAX_SAFE_INTEGER);
+  if (!q.runIds.length) return { points: "", count: 0 };
+  return database.withSqlite((raw) => {
+    const head = `{"key":${JSON.stringify(q.key)},"value":`;
+    const [count, points] = cachedStatement(raw, historyJsonSql(q.runIds.length, withSteps, withRunId)).get(head, ...filterArgs, q.limit, q.offset) as [number, string];
+    // A next page exists when a row lies past this one: probe for it rather than build it.
+    const probe = historySql(q.runIds.length, withSteps, false);
+    const more = count === q.limit && cachedStatement(raw, probe).get(...filterArgs, 1, q.offset + q.limit) !== undefined;
+    return { points, count, nextOffset: more ? q.offset + q.limit : undefined };
   });
-  return out;
+}
+
+/** A whole history as columns (the downsampling endpoint's input). */
+export async function metricSeries(database: Database, runId: string, key: string): Promise<MetricSeries> {
+  const { columns } = await metricHistory(database, { runIds: [runId], key, offset: 0, limit: Number.MAX_SAFE_INTEGER - 1 });
+  return columns;
 }

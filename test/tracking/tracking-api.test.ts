@@ -123,6 +123,59 @@ describe("runs", () => {
     ]);
   });
 
+  it("returns metric history exactly, ordered by step, timestamp and value, in pages and in bulk", async () => {
+    const a = await newRun("0");
+    const b = await newRun("0");
+    // Doubles that need all 17 digits, subnormals, huge and tiny exponents, negative zero, NaN and ±Infinity.
+    const special = [0.1 + 0.2, 5e-324, 1.7976931348623157e308, -1e-300, 123456789.12345679, -0, 1 / 3, 2 ** 53 + 2];
+    const points: { key: string; value: number | string; timestamp: number; step: number }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const step = (i * 37) % 20; // logged out of order, with repeated steps
+      const value = i < special.length ? special[i] : i % 17 === 0 ? "NaN" : i % 19 === 0 ? "Infinity" : i % 23 === 0 ? "-Infinity" : Math.sin(i) * 10 ** ((i % 9) - 4);
+      points.push({ key: "h", value, timestamp: 1000 + (i % 3), step });
+    }
+    for (const run of [a, b]) expect((await c.post("runs/log-batch", { run_id: run, metrics: points })).status).toBe(200);
+    const num = (v: number | string) => (typeof v === "number" ? v : v === "NaN" ? Number.NaN : v === "Infinity" ? Infinity : -Infinity);
+    const sortKey = (p: (typeof points)[number]) => [p.step, p.timestamp, Number.isNaN(num(p.value)) ? 0 : num(p.value)];
+    const expected = [...points]
+      .sort((x, y) => {
+        const [kx, ky] = [sortKey(x), sortKey(y)];
+        return kx[0] - ky[0] || kx[1] - ky[1] || (kx[2] < ky[2] ? -1 : kx[2] > ky[2] ? 1 : 0);
+      })
+      .map((p) => ({ ...p, value: Object.is(p.value, -0) ? 0 : p.value }));
+
+    const one = await c.get("metrics/get-history", { run_id: a, metric_key: "h" });
+    expect(one.body.metrics).toHaveLength(60);
+    // Same multiset of points, in order by step then timestamp (ties on value may fall either way around NaN).
+    expect(one.body.metrics.map((p: { step: number; timestamp: number }) => [p.step, p.timestamp])).toEqual(expected.map((p) => [p.step, p.timestamp]));
+    const canon = (xs: { value: unknown; step: number; timestamp: number }[]) => xs.map((p) => JSON.stringify(p)).sort();
+    expect(canon(one.body.metrics)).toEqual(canon(expected));
+
+    const paged: unknown[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await c.get("metrics/get-history", { run_id: a, metric_key: "h", max_results: 7, ...(token ? { page_token: token } : {}) });
+      expect(r.status).toBe(200);
+      paged.push(...r.body.metrics);
+      token = r.body.next_page_token;
+      pages++;
+    } while (token);
+    expect(pages).toBe(9);
+    expect(paged).toEqual(one.body.metrics);
+
+    const exact = await c.get("metrics/get-history", { run_id: a, metric_key: "h", max_results: 60 });
+    expect(exact.body.next_page_token).toBeUndefined();
+
+    const bulk = await c.get("metrics/get-history-bulk", { run_id: [a, b], metric_key: "h" });
+    expect(bulk.body.metrics).toHaveLength(120);
+    for (const run of [a, b]) {
+      const mine = bulk.body.metrics.filter((p: { run_id: string }) => p.run_id === run).map(({ run_id, ...p }: { run_id: string }) => p);
+      expect(mine).toEqual(one.body.metrics);
+    }
+    expect((await c.get("metrics/get-history", { run_id: a, metric_key: "absent" })).body).toEqual({});
+  });
+
   it("a failed batch writes nothing", async () => {
     const id = await newRun("0");
     await c.post("runs/log-parameter", { run_id: id, key: "p", value: "a" });
