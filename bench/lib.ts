@@ -158,7 +158,7 @@ let buildChecked = false;
 export function ensureBuilt(): void {
   if (buildChecked) return;
   buildChecked = true;
-  const entry = join(ROOT, "dist", "cli", "index.js");
+  const entry = join(ROOT, "dist", "keel.mjs");
   if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(join(ROOT, "src"))) return;
   log("dist/ is missing or older than src/: running npm run build");
   const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", process.stderr, process.stderr] });

@@ -1,10 +1,17 @@
 import { readFileSync } from "node:fs";
 
-/** The package version, read once from package.json next to src/ or dist/. */
+/**
+ * The package version, read once from package.json: two levels up from dist/server/ or src/server/, one
+ * level up from the bundle (dist/keel.mjs).
+ */
 export const VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "0.0.0";
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "keel" && pkg.version) return pkg.version;
+    } catch {
+      // try the next location
+    }
   }
+  return "0.0.0";
 })();

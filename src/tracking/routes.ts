@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { invalidParam } from "../core/errors.js";
 import { decodePageToken, encodePageToken } from "../core/page-token.js";
 import { asMessage, type Message, objectList, optInt, optString, reqString, stringList } from "../core/validate.js";
-import { type KeyValue, wireMetric, wireRun } from "./schema.js";
+import { type KeyValue, wireRun } from "./schema.js";
 import type { TrackingService } from "./service.js";
 import { concatColumns, historyJson, RawJson, sampleSteps } from "./history-json.js";
 import { LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";

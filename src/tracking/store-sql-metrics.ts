@@ -100,7 +100,10 @@ class ColumnBuilder {
   }
   private grow(): void {
     const n = Math.max(16, this.step.length * 2);
-    const copy = <T extends Float64Array | Uint32Array>(a: T, b: T): T => (b.set(a), b);
+    const copy = <T extends Float64Array | Uint32Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
     this.run = copy(this.run, new Uint32Array(n));
     this.step = copy(this.step, new Float64Array(n));
     this.timestamp = copy(this.timestamp, new Float64Array(n));

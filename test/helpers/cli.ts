@@ -4,10 +4,10 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The real CLI, as users run it: bin/keel.js → dist/cli/index.js (compiled by `npm run build`). */
+/** The real CLI, as users run it: bin/keel.js → dist/keel.mjs (bundled by `npm run build`). */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const KEEL_BIN = join(ROOT, "bin", "keel.js");
-export const DIST_ENTRY = join(ROOT, "dist", "cli", "index.js");
+export const DIST_ENTRY = join(ROOT, "dist", "keel.mjs");
 
 /** Fails with a clear message when the CLI has not been compiled; warns when src/ is newer than dist/. */
 export function requireBuiltCli(): void {
