@@ -21,3 +21,12 @@ export const durabilityOption = () =>
     .choices(["normal", "full"])
     .env("KEEL_DURABILITY")
     .default("normal");
+
+/** Artifacts: shared by the server and maintenance commands (gc deletes the artifacts of what it removes). */
+export const artifactsOption = () =>
+  new Option("--artifacts <uri>", "artifact store: a directory, file:///abs/dir, or s3://bucket/prefix (default: <data>/artifacts)").env("KEEL_ARTIFACTS");
+
+export const s3EndpointOption = () =>
+  new Option("--s3-endpoint <url>", "S3-compatible endpoint for s3:// artifacts (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL; credentials from the usual AWS_* variables)").env(
+    "KEEL_S3_ENDPOINT",
+  );

@@ -1,3 +1,4 @@
+import { openArtifactStore } from "../artifacts/open.js";
 import { openDatabase } from "../db/database.js";
 import { buildApp } from "../server/app.js";
 import { checkBindSafety, type ServerConfig } from "../server/config.js";
@@ -9,7 +10,15 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     process.exit(2);
   }
   const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, durability: cfg.durability, poolSize: cfg.poolSize });
-  const { app } = await buildApp({ database, logger: { level: cfg.logLevel } });
+  let artifacts: Awaited<ReturnType<typeof openArtifactStore>>;
+  try {
+    artifacts = await openArtifactStore(cfg);
+  } catch (err) {
+    console.error(`keel server: cannot open the artifact store: ${(err as Error).message}`);
+    await database.close();
+    process.exit(2);
+  }
+  const { app } = await buildApp({ database, artifacts, logger: { level: cfg.logLevel } });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -28,7 +37,7 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   try {
     const address = await app.listen({ host: cfg.host, port: cfg.port });
-    app.log.info({ address, database: database.describe() }, "keel server listening");
+    app.log.info({ address, database: database.describe(), artifacts: artifacts.describe() }, "keel server listening");
     if (process.stdout.isTTY) {
       console.log(`\n  Keel is serving at ${address}\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}\n  API docs: ${address}/docs\n`);
     }

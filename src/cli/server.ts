@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import type { ServerConfig } from "../server/config.js";
-import { dataOption, databaseUrlOption, durabilityOption, intArg } from "./options.js";
+import { artifactsOption, dataOption, databaseUrlOption, durabilityOption, intArg, s3EndpointOption } from "./options.js";
 
 export function serverCommand(): Command {
   return new Command("server")
@@ -10,6 +10,8 @@ export function serverCommand(): Command {
     .addOption(dataOption())
     .addOption(databaseUrlOption())
     .addOption(durabilityOption())
+    .addOption(artifactsOption())
+    .addOption(s3EndpointOption())
     .addOption(new Option("--log-level <level>", "request log level").choices(["fatal", "error", "warn", "info", "debug", "silent"]).env("KEEL_LOG_LEVEL").default("info"))
     .addOption(new Option("--pool-size <n>", "Postgres connection pool size").env("KEEL_DB_POOL_SIZE").default(10).argParser(intArg("--pool-size", 1, 1000)))
     .addOption(
@@ -26,6 +28,8 @@ export function serverCommand(): Command {
         port: o.port,
         dataDir: o.data,
         databaseUrl: o.databaseUrl,
+        artifacts: o.artifacts,
+        s3Endpoint: o.s3Endpoint,
         durability: o.durability,
         logLevel: o.logLevel,
         poolSize: o.poolSize,

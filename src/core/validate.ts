@@ -52,6 +52,13 @@ export function reqInt(msg: Message, field: string): number {
   return v;
 }
 
+/** A page size: `def` when absent, else between 1 and `max`. */
+export function parseMaxResults(msg: Message, field: string, def: number, max: number): number {
+  const n = optInt(msg, field) ?? def;
+  if (n < 1 || n > max) throw invalidParam(`Invalid value ${n} for parameter '${field}' supplied. It must be at least 1 and at most ${max}.`);
+  return n;
+}
+
 export function optBool(msg: Message, field: string): boolean | undefined {
   const v = msg[field];
   if (v === undefined || v === null) return undefined;
@@ -83,6 +90,29 @@ export function objectList(msg: Message, field: string): Message[] {
     }
     return x as Message;
   });
+}
+
+const KEY_RE = /^[/\w.\- ]*$/;
+
+/**
+ * A metric/param/tag key as MLflow accepts it: its character set, a normalised relative path (no leading
+ * '/', no '.' or '..' parts, no '//'), at most `maxLength` characters. `kind` names it in messages.
+ */
+export function checkKeyName(kind: string, key: unknown, maxLength: number): string {
+  if (typeof key !== "string" || key === "") throw missing("key");
+  const shown = key.length > 60 ? `${key.slice(0, 60)}…` : key;
+  if (!KEY_RE.test(key)) {
+    throw invalidParam(
+      `Invalid ${kind} name: '${shown}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/).`,
+    );
+  }
+  if (key.startsWith("/") || key.includes("//") || key.split("/").some((part) => part === "." || part === "..") || key.endsWith("/")) {
+    throw invalidParam(`Invalid ${kind} name: '${shown}'. Names must be normalized relative paths (no leading '/', no '.' or '..' parts, no '//').`);
+  }
+  if (key.length > maxLength) {
+    throw invalidParam(`${kind[0].toUpperCase()}${kind.slice(1)} key '${shown}' had length ${key.length}, which exceeded length limit of ${maxLength}`);
+  }
+  return key;
 }
 
 /**

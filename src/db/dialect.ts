@@ -1,5 +1,6 @@
-import { type RawBuilder, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import { KeelError } from "../core/errors.js";
+import type { DB } from "./types.js";
 
 /**
  * The few SQL differences between SQLite and Postgres, in one place (as Kysely's adapters do), so
@@ -16,14 +17,42 @@ export interface Dialect {
    * (key, value) index holds a 256-character prefix (migration 002); SQLite indexes the whole value.
    */
   valuePrefix(expr: RawBuilder<unknown>): RawBuilder<unknown>;
+  /**
+   * Called in a transaction just before it appends to an ordered log (registry_events), as its last write.
+   * Sequence numbers are drawn at insert but become visible at commit; unless appenders take turns, a
+   * reader polling "seq > N" could pass a number whose transaction commits later and never see it.
+   * Postgres: a transaction-scoped advisory lock, held until commit. SQLite: writers already take turns.
+   */
+  lockOrderedAppend(tx: Kysely<DB>): Promise<void>;
+  /** Text in code-point order, as SQLite sorts it; Postgres would follow the database's locale ("a" < "B" < "b"). */
+  byteOrder(expr: RawBuilder<unknown>): RawBuilder<unknown>;
 }
+
+/** Arbitrary constant naming the ordered-append advisory lock on Postgres. */
+const ORDERED_APPEND_LOCK = 0x6b65656c;
 
 export const VALUE_PREFIX_CHARS = 256;
 
 export function dialectFor(kind: "sqlite" | "postgres"): Dialect {
   return kind === "postgres"
-    ? { kind, ilike: (c, p) => sql<boolean>`${c} ilike ${p}`, maxParams: 60000, valuePrefix: (e) => sql`left(${e}, ${sql.raw(String(VALUE_PREFIX_CHARS))})` }
-    : { kind, ilike: (c, p) => sql<boolean>`lower(${c}) like lower(${p})`, maxParams: 30000, valuePrefix: (e) => e };
+    ? {
+        kind,
+        ilike: (c, p) => sql<boolean>`${c} ilike ${p}`,
+        maxParams: 60000,
+        valuePrefix: (e) => sql`left(${e}, ${sql.raw(String(VALUE_PREFIX_CHARS))})`,
+        lockOrderedAppend: async (tx) => {
+          await sql`select pg_advisory_xact_lock(${ORDERED_APPEND_LOCK})`.execute(tx);
+        },
+        byteOrder: (e) => sql`${e} collate "C"`,
+      }
+    : {
+        kind,
+        ilike: (c, p) => sql<boolean>`lower(${c}) like lower(${p})`,
+        maxParams: 30000,
+        valuePrefix: (e) => e,
+        lockOrderedAppend: async () => {},
+        byteOrder: (e) => e,
+      };
 }
 
 export function isUniqueViolation(err: unknown): boolean {

@@ -2,6 +2,7 @@ import { type Migration, Migrator } from "kysely";
 import type { Database } from "./database.js";
 import { migration001 } from "./migrations/001-tracking.js";
 import { migration002 } from "./migrations/002-pg-value-prefix-index.js";
+import { migration003 } from "./migrations/003-registry.js";
 
 /**
  * Runs at every start, so it must be idempotent and safe when several processes start at once.
@@ -15,6 +16,7 @@ export async function migrateToLatest(database: Database): Promise<void> {
   const migrations: Record<string, Migration> = {
     "001-tracking": migration001(database.kind),
     "002-pg-value-prefix-index": migration002(database.kind),
+    "003-registry": migration003(database.kind),
   };
   const migrator = new Migrator({
     db: database.db,

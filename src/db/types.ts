@@ -63,6 +63,62 @@ export interface InputTagsTable {
   value: string;
 }
 
+/** Model registry. A registered model has a surrogate id so a rename touches one row, not every version. */
+export interface RegisteredModelsTable {
+  model_id: Generated<number>;
+  name: string;
+  description: string;
+  user_id: string | null;
+  creation_time: number;
+  last_updated_time: number;
+  /** Highest version number ever issued: deleted versions' numbers are never reused. */
+  last_version: number;
+}
+export interface RegisteredModelTagsTable {
+  model_id: number;
+  key: string;
+  value: string;
+}
+export interface ModelVersionsTable {
+  model_id: number;
+  version: number;
+  creation_time: number;
+  last_updated_time: number;
+  description: string;
+  user_id: string | null;
+  current_stage: string;
+  /** The source URI as registered (what get-download-uri answers). */
+  source: string;
+  /** The artifact-store path the source resolved to when registered (for serving and lineage). */
+  storage_path: string;
+  run_id: string;
+  run_link: string;
+  status: string;
+  status_message: string | null;
+}
+export interface ModelVersionTagsTable {
+  model_id: number;
+  version: number;
+  key: string;
+  value: string;
+}
+export interface RegisteredModelAliasesTable {
+  model_id: number;
+  alias: string;
+  version: number;
+}
+/** Registry changes in commit order: the feed behind /api/keel/v1/events (and, later, webhooks). */
+export interface RegistryEventsTable {
+  seq: Generated<number>;
+  time: number;
+  type: string;
+  model_name: string;
+  version: number | null;
+  alias: string | null;
+  /** JSON object text. */
+  payload: string;
+}
+
 export interface DB {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -74,4 +130,10 @@ export interface DB {
   datasets: DatasetsTable;
   inputs: InputsTable;
   input_tags: InputTagsTable;
+  registered_models: RegisteredModelsTable;
+  registered_model_tags: RegisteredModelTagsTable;
+  model_versions: ModelVersionsTable;
+  model_version_tags: ModelVersionTagsTable;
+  registered_model_aliases: RegisteredModelAliasesTable;
+  registry_events: RegistryEventsTable;
 }

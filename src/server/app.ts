@@ -1,7 +1,12 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { type ArtifactService, type ArtifactStore, createArtifacts } from "../artifacts/index.js";
+import { ARTIFACTS_PREFIX, registerArtifactProxyRoutes, registerTrackingArtifactRoutes, registerUiArtifactRoutes } from "../artifacts/routes.js";
 import type { Database } from "../db/database.js";
+import { createRegistry, type RegistryService } from "../registry/index.js";
+import { registerKeelRegistryRoutes } from "../registry/keel-routes.js";
+import { registerRegistryRoutes } from "../registry/routes.js";
 import { createTracking, type TrackingService } from "../tracking/index.js";
 import { registerKeelTrackingRoutes } from "../tracking/keel-routes.js";
 import { registerTrackingRoutes } from "../tracking/routes.js";
@@ -12,6 +17,8 @@ import { VERSION } from "./version.js";
 
 export interface AppOptions {
   database: Database;
+  /** Where artifact bytes live (createFsArtifactStore under the data dir by default; S3 with --artifacts). */
+  artifacts: ArtifactStore;
   /** pino options, or false for silence (tests). */
   logger?: FastifyServerOptions["logger"];
   now?: () => number;
@@ -20,6 +27,8 @@ export interface AppOptions {
 export interface KeelApp {
   app: FastifyInstance;
   tracking: TrackingService;
+  artifacts: ArtifactService;
+  registry: RegistryService;
 }
 
 export const MLFLOW_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] as const;
@@ -55,13 +64,22 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   installInputGuard(app);
 
   const tracking = createTracking(opts.database, opts.now);
+  const registry = createRegistry(opts.database, tracking, opts.now);
 
   app.get("/health", async (_req, reply) => reply.type("text/plain").send("OK"));
   app.get("/version", async (_req, reply) => reply.type("text/plain").send(VERSION));
 
+  const artifacts = createArtifacts(opts.artifacts, tracking);
+
   for (const prefix of MLFLOW_PREFIXES) {
     await app.register(async (scope) => registerTrackingRoutes(scope, tracking), { prefix });
+    await app.register(async (scope) => registerRegistryRoutes(scope, registry), { prefix });
+    await app.register(async (scope) => registerTrackingArtifactRoutes(scope, artifacts), { prefix });
   }
+  await app.register(async (scope) => registerArtifactProxyRoutes(scope, artifacts), { prefix: ARTIFACTS_PREFIX });
+  const versionPath = (name: string, version: number) => registry.artifactPath(name, version);
+  await app.register(async (scope) => registerUiArtifactRoutes(scope, artifacts, { upload: false, versionPath }));
+  await app.register(async (scope) => registerUiArtifactRoutes(scope, artifacts, { upload: true, versionPath }), { prefix: MLFLOW_PREFIXES[1] });
 
   await app.register(swagger, {
     openapi: {
@@ -76,8 +94,9 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
         return { status: "ok", version: VERSION, database: opts.database.kind };
       });
       await registerKeelTrackingRoutes(scope, tracking);
+      await registerKeelRegistryRoutes(scope, registry);
     },
     { prefix: KEEL_PREFIX },
   );
-  return { app, tracking };
+  return { app, tracking, artifacts, registry };
 }

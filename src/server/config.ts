@@ -6,6 +6,9 @@ export interface ServerConfig {
   port: number;
   dataDir: string;
   databaseUrl?: string;
+  /** Artifact store URI (see artifacts/open.ts); undefined = <dataDir>/artifacts. */
+  artifacts?: string;
+  s3Endpoint?: string;
   durability: Durability;
   logLevel: string;
   poolSize: number;

@@ -1,13 +1,5 @@
+import { RawJson } from "../server/mlflow-endpoints.js";
 import type { HistoryJsonPage, MetricColumns } from "./store.js";
-
-/**
- * A JSON body written by the handler itself; the route sends it as is. Metric histories are the one
- * large answer: writing MLflow's `{"metrics":[{key,value,timestamp,step}]}` straight from columns skips an
- * object per point and a generic serializer pass (about half the time of a 100k-point fetch).
- */
-export class RawJson {
-  constructor(readonly text: string) {}
-}
 
 /** JSON text of a metric value: numbers as numbers; NaN and ±Infinity as MLflow's strings. */
 function valueText(v: number): string {

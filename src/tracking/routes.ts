@@ -1,33 +1,18 @@
 import type { FastifyInstance } from "fastify";
 import { invalidParam } from "../core/errors.js";
-import { decodePageToken, encodePageToken } from "../core/page-token.js";
-import { asMessage, type Message, objectList, optInt, optString, reqString, stringList } from "../core/validate.js";
+import { decodePageToken } from "../core/page-token.js";
+import { type Message, objectList, optInt, optString, parseMaxResults, reqString, stringList } from "../core/validate.js";
+import { type Endpoint, nextPage, registerEndpoints, searchTerms } from "../server/mlflow-endpoints.js";
 import { type KeyValue, wireRun } from "./schema.js";
 import type { TrackingService } from "./service.js";
-import { concatColumns, historyJson, RawJson, sampleSteps } from "./history-json.js";
-import { LIMITS, parseBatch, parseDatasetInputs, parseMaxResults, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
-
-type Handler = (msg: Message) => Promise<unknown>;
-interface Endpoint {
-  methods: ("GET" | "POST")[];
-  path: string;
-  handler: Handler;
-}
+import { concatColumns, historyJson, sampleSteps } from "./history-json.js";
+import { LIMITS, parseBatch, parseDatasetInputs, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
 
 /** MLflow sends both run_id and run_uuid; either names the run. */
 function runIdOf(msg: Message): string {
   const id = optString(msg, "run_id") || optString(msg, "run_uuid");
   if (!id) throw invalidParam("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
   return id;
-}
-
-/** A search's filter and order_by as sent; the service parses and bounds them. */
-function searchTerms(m: Message): { filter?: string; orderBy: string[] } {
-  return { filter: optString(m, "filter"), orderBy: stringList(m, "order_by") };
-}
-
-function nextPage(nextOffset: number | undefined): { next_page_token?: string } {
-  return nextOffset !== undefined ? { next_page_token: encodePageToken(nextOffset) } : {};
 }
 
 function tagList(msg: Message, field = "tags"): KeyValue[] {
@@ -270,16 +255,5 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
 }
 
 export async function registerTrackingRoutes(app: FastifyInstance, svc: TrackingService): Promise<void> {
-  for (const ep of trackingEndpoints(svc)) {
-    for (const method of ep.methods) {
-      app.route({
-        method,
-        url: ep.path,
-        handler: async (req, reply) => {
-          const out = await ep.handler(asMessage(method === "GET" ? req.query : req.body));
-          return out instanceof RawJson ? reply.type("application/json; charset=utf-8").send(out.text) : out;
-        },
-      });
-    }
-  }
+  await registerEndpoints(app, trackingEndpoints(svc));
 }

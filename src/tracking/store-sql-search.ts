@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Dialect } from "../db/dialect.js";
+import { compareSql } from "../db/search-sql.js";
 import type { DB } from "../db/types.js";
 import type { ViewType } from "./schema.js";
 import type { Comparison, OrderBy } from "./search-filter.js";
@@ -29,55 +30,29 @@ const EXP_ATTR_COLUMNS: Record<string, string> = {
   last_update_time: "e.last_update_time",
 };
 
-function compare(dialect: Dialect, column: Sql, c: Comparison): RawBuilder<boolean> {
-  const v = c.value;
-  switch (c.comparator) {
-    case "=":
-    case "!=":
-    case ">":
-    case ">=":
-    case "<":
-    case "<=":
-      return sql<boolean>`${column} ${sql.raw(c.comparator)} ${v}`;
-    case "LIKE":
-      return sql<boolean>`${column} like ${v}`;
-    case "ILIKE":
-      return dialect.ilike(column, v);
-    case "IN":
-    case "NOT IN": {
-      const list = (Array.isArray(v) ? v : [v]).map((x) => sql`${x}`);
-      return sql<boolean>`${column} ${sql.raw(c.comparator === "IN" ? "in" : "not in")} (${sql.join(list)})`;
-    }
-    case "IS NULL":
-      return sql<boolean>`${column} is null`;
-    case "IS NOT NULL":
-      return sql<boolean>`${column} is not null`;
-  }
-}
-
 function runClause(dialect: Dialect, c: Comparison): RawBuilder<boolean> {
   const value = sql.ref("value");
   switch (c.type) {
     case "metric":
-      return sql<boolean>`r.run_uuid in (select run_uuid from latest_metrics where key = ${c.key} and is_nan = 0 and ${compare(dialect, value, c)})`;
+      return sql<boolean>`r.run_uuid in (select run_uuid from latest_metrics where key = ${c.key} and is_nan = 0 and ${compareSql(dialect, value, c)})`;
     case "param":
     case "tag": {
       const table = sql.raw(c.type === "param" ? "params" : "tags");
       if (c.comparator === "IS NULL") return sql<boolean>`r.run_uuid not in (select run_uuid from ${table} where key = ${c.key})`;
       if (c.comparator === "IS NOT NULL") return sql<boolean>`r.run_uuid in (select run_uuid from ${table} where key = ${c.key})`;
-      return sql<boolean>`r.run_uuid in (select run_uuid from ${table} where key = ${c.key} and ${prefixMatch(dialect, c)}${compare(dialect, value, c)})`;
+      return sql<boolean>`r.run_uuid in (select run_uuid from ${table} where key = ${c.key} and ${prefixMatch(dialect, c)}${compareSql(dialect, value, c)})`;
     }
     case "attribute": {
       const col = RUN_ATTR_COLUMNS[c.key];
-      if (c.key === "experiment_id") return compare(dialect, sql.raw(col), { ...c, value: numericList(c.value) });
-      return compare(dialect, sql.raw(col), c);
+      if (c.key === "experiment_id") return compareSql(dialect, sql.raw(col), { ...c, value: numericList(c.value) });
+      return compareSql(dialect, sql.raw(col), c);
     }
     case "dataset": {
       if (c.key === "context") {
-        return sql<boolean>`r.run_uuid in (select run_uuid from input_tags where key = 'mlflow.data.context' and ${compare(dialect, value, c)})`;
+        return sql<boolean>`r.run_uuid in (select run_uuid from input_tags where key = 'mlflow.data.context' and ${compareSql(dialect, value, c)})`;
       }
       const col = sql.raw(c.key === "name" ? "d.name" : "d.digest");
-      return sql<boolean>`r.run_uuid in (select i.run_uuid from inputs i join datasets d on d.dataset_uuid = i.dataset_uuid where ${compare(dialect, col, c)})`;
+      return sql<boolean>`r.run_uuid in (select i.run_uuid from inputs i join datasets d on d.dataset_uuid = i.dataset_uuid where ${compareSql(dialect, col, c)})`;
     }
   }
 }
@@ -153,11 +128,11 @@ export async function searchExperimentIds(
       else if (c.comparator === "IS NOT NULL") where.push(sql`e.experiment_id in (select experiment_id from experiment_tags where key = ${c.key})`);
       else
         where.push(
-          sql`e.experiment_id in (select experiment_id from experiment_tags where key = ${c.key} and ${compare(dialect, sql.ref("value"), c)})`,
+          sql`e.experiment_id in (select experiment_id from experiment_tags where key = ${c.key} and ${compareSql(dialect, sql.ref("value"), c)})`,
         );
     } else {
       const col = sql.raw(EXP_ATTR_COLUMNS[c.key]);
-      where.push(compare(dialect, col, c.key === "experiment_id" ? { ...c, value: numericList(c.value) } : c));
+      where.push(compareSql(dialect, col, c.key === "experiment_id" ? { ...c, value: numericList(c.value) } : c));
     }
   }
   const order: Sql[] = [];

@@ -1,5 +1,5 @@
 import { invalidParam } from "../core/errors.js";
-import { type Message, missing, objectList, optInt, optString, preview } from "../core/validate.js";
+import { checkKeyName, type Message, missing, objectList, optInt, optString, preview } from "../core/validate.js";
 import type { DatasetInput, KeyValue, Metric, ViewType } from "./schema.js";
 import type { Comparison } from "./search-filter.js";
 
@@ -29,8 +29,6 @@ export const LIMITS = {
   datasetDigestLength: 36,
 } as const;
 
-const KEY_RE = /^[/\w.\- ]*$/;
-
 /**
  * Keys already found valid. A batch repeats a handful of keys a thousand times; checking each once saves
  * a regex and a split per point on the ingest path. Bounded: cleared when full.
@@ -40,19 +38,10 @@ const validKeys = new Set<string>();
 /** A metric/param/tag key: MLflow's character set, a normalised relative path, at most 250 characters. */
 export function validateKey(kind: "metric" | "param" | "tag", key: unknown): string {
   if (typeof key === "string" && validKeys.has(key)) return key;
-  if (typeof key !== "string" || key === "") throw missing("key");
-  if (!KEY_RE.test(key)) {
-    throw invalidParam(
-      `Invalid ${kind} name: '${clip(key)}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/).`,
-    );
-  }
-  if (key.startsWith("/") || key.includes("//") || key.split("/").some((part) => part === "." || part === "..") || key.endsWith("/")) {
-    throw invalidParam(`Invalid ${kind} name: '${clip(key)}'. Names must be normalized relative paths (no leading '/', no '.' or '..' parts, no '//').`);
-  }
-  if (key.length > LIMITS.keyLength) throw invalidParam(`${cap(kind)} key '${clip(key)}' had length ${key.length}, which exceeded length limit of ${LIMITS.keyLength}`);
+  checkKeyName(kind, key, LIMITS.keyLength);
   if (validKeys.size >= 10_000) validKeys.clear();
-  validKeys.add(key);
-  return key;
+  validKeys.add(key as string);
+  return key as string;
 }
 
 function stringValue(kind: "param" | "tag", raw: unknown, max: number, key: string): string {
@@ -127,12 +116,6 @@ export function parseViewType(raw: unknown, field: string): ViewType {
   if (v === "DELETED_ONLY" || v === "2") return "DELETED_ONLY";
   if (v === "ALL" || v === "3") return "ALL";
   throw invalidParam(`Invalid value ${preview(raw)} for parameter '${field}': use ACTIVE_ONLY, DELETED_ONLY or ALL.`);
-}
-
-export function parseMaxResults(msg: Message, field: string, def: number, max: number): number {
-  const n = optInt(msg, field) ?? def;
-  if (n < 1 || n > max) throw invalidParam(`Invalid value ${n} for parameter '${field}' supplied. It must be at least 1 and at most ${max}.`);
-  return n;
 }
 
 const INTEGER_ATTRIBUTES: ReadonlySet<string> = new Set(["start_time", "end_time", "creation_time", "last_update_time"]);

@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/database.js";
 import { buildApp } from "../../src/server/app.js";
-import { client, dbKind, freshDb, type TestDb } from "../helpers/app.js";
+import { client, dbKind, freshDb, type TestDb, testArtifactStore } from "../helpers/app.js";
 import { requireBuiltCli, runCli } from "../helpers/cli.js";
 
 type Client = ReturnType<typeof client>;
@@ -17,7 +17,7 @@ let tdb: TestDb;
 /** Runs `fn` against a real app on the test database, then closes both (gc runs with no server up). */
 async function withApp<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   const database = await openDatabase({ dataDir: tdb.dataDir, databaseUrl: tdb.databaseUrl });
-  const { app } = await buildApp({ database });
+  const { app } = await buildApp({ database, artifacts: await testArtifactStore(tdb.dataDir) });
   try {
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
     return await fn(client(url));

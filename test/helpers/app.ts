@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { createFsArtifactStore } from "../../src/artifacts/store-fs.js";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { buildApp, type KeelApp } from "../../src/server/app.js";
 
@@ -48,10 +49,15 @@ export interface TestApp extends KeelApp {
   close(): Promise<void>;
 }
 
+/** The filesystem artifact store under a data dir, where `keel server` puts it by default. */
+export function testArtifactStore(dataDir: string) {
+  return createFsArtifactStore({ root: join(dataDir, "artifacts"), uploadsDir: join(dataDir, "artifact-uploads") });
+}
+
 export async function startTestApp(opts: { now?: () => number } = {}): Promise<TestApp> {
   const db = await freshDb();
   const database = await openDatabase({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
-  const built = await buildApp({ database, now: opts.now });
+  const built = await buildApp({ database, artifacts: await testArtifactStore(db.dataDir), now: opts.now });
   const url = await built.app.listen({ host: "127.0.0.1", port: 0 });
   return {
     ...built,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/database.js";
 import { buildApp } from "../../src/server/app.js";
-import { client, dbKind, startTestApp, type TestApp } from "../helpers/app.js";
+import { client, dbKind, startTestApp, type TestApp, testArtifactStore } from "../helpers/app.js";
 
 const CLIENTS = 8;
 /** Requests per client; a multiple of 4 (the four kinds of write, in turn). */
@@ -138,7 +138,7 @@ describe.runIf(dbKind === "postgres")("two servers sharing one database", () => 
   beforeAll(async () => {
     t = await startTestApp();
     const database = await openDatabase({ dataDir: t.db.dataDir, databaseUrl: t.db.databaseUrl });
-    const { app } = await buildApp({ database });
+    const { app } = await buildApp({ database, artifacts: await testArtifactStore(t.db.dataDir) });
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
     second = {
       url,
