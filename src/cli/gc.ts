@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { parseDuration } from "../core/duration.js";
-import { dataOption, databaseUrlOption } from "./options.js";
+import { artifactsOption, dataOption, databaseUrlOption, s3EndpointOption } from "./options.js";
 
 /** Maintenance: opens the database directly (no server needed), like MLflow's `mlflow gc`. */
 export function gcCommand(): Command {
@@ -11,6 +11,8 @@ export function gcCommand(): Command {
     .addOption(new Option("--run-ids <ids>", "comma-separated: limit to these deleted runs"))
     .addOption(dataOption())
     .addOption(databaseUrlOption())
+    .addOption(artifactsOption())
+    .addOption(s3EndpointOption())
     .action(async (o) => {
       let olderThan: number;
       try {
@@ -29,6 +31,11 @@ export function gcCommand(): Command {
         console.log(`Removed ${res.runs.length} run(s) and ${res.experiments.length} experiment(s) permanently.`);
         for (const id of res.experiments) console.log(`  experiment ${id}`);
         for (const id of res.runs) console.log(`  run ${id}`);
+        const { deleteArtifactsOf } = await import("../artifacts/gc.js");
+        const { openArtifactStore } = await import("../artifacts/open.js");
+        const store = await openArtifactStore({ artifacts: o.artifacts, dataDir: o.data, s3Endpoint: o.s3Endpoint });
+        const files = await deleteArtifactsOf(store, res.artifactUris, (uri, why) => console.error(`  kept artifacts at ${uri}: ${why}`));
+        console.log(`Removed ${files} artifact file(s).`);
       } finally {
         await database.close();
       }

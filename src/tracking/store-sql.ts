@@ -253,24 +253,30 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
 
     async gc(deletedBefore, opts): Promise<GcResult> {
       return db.transaction().execute(async (tx) => {
-        let runsQ = tx.selectFrom("runs").select("run_uuid").where("lifecycle_stage", "=", "deleted").where("deleted_time", "<=", deletedBefore);
+        let runsQ = tx.selectFrom("runs").select(["run_uuid", "artifact_uri"]).where("lifecycle_stage", "=", "deleted").where("deleted_time", "<=", deletedBefore);
         if (opts.runIds?.length) runsQ = runsQ.where("run_uuid", "in", opts.runIds);
         if (opts.experimentIds?.length) runsQ = runsQ.where("experiment_id", "in", opts.experimentIds.map(Number));
-        const runs = (await runsQ.execute()).map((r) => r.run_uuid);
+        const runRows = await runsQ.execute();
+        const runs = runRows.map((r) => r.run_uuid);
+        const artifactUris = runRows.map((r) => r.artifact_uri);
         let expQ = tx
           .selectFrom("experiments")
-          .select("experiment_id")
+          .select(["experiment_id", "artifact_location"])
           .where("lifecycle_stage", "=", "deleted")
           .where("deleted_time", "<=", deletedBefore);
         if (opts.experimentIds?.length) expQ = expQ.where("experiment_id", "in", opts.experimentIds.map(Number));
-        const experiments = opts.runIds?.length ? [] : (await expQ.execute()).map((r) => r.experiment_id);
+        const expRows = opts.runIds?.length ? [] : await expQ.execute();
+        const experiments = expRows.map((r) => r.experiment_id);
         for (const part of chunk(runs, 1, dialect.maxParams)) await tx.deleteFrom("runs").where("run_uuid", "in", part).execute();
         for (const part of chunk(experiments, 1, dialect.maxParams)) {
-          const gone = (await tx.selectFrom("runs").select("run_uuid").where("experiment_id", "in", part).execute()).map((r) => r.run_uuid);
-          runs.push(...gone);
+          const gone = await tx.selectFrom("runs").select(["run_uuid", "artifact_uri"]).where("experiment_id", "in", part).execute();
+          runs.push(...gone.map((r) => r.run_uuid));
+          artifactUris.push(...gone.map((r) => r.artifact_uri));
           await tx.deleteFrom("experiments").where("experiment_id", "in", part).execute();
         }
-        return { runs, experiments: experiments.map(String) };
+        // Runs first, then their experiments' folders (which hold them).
+        artifactUris.push(...expRows.map((r) => r.artifact_location));
+        return { runs, experiments: experiments.map(String), artifactUris };
       });
     },
   };

@@ -65,6 +65,8 @@ export interface KeySets {
 export interface GcResult {
   runs: string[];
   experiments: string[];
+  /** Artifact URIs of what was removed (runs' artifact_uri, experiments' artifact_location), for the caller to delete. */
+  artifactUris: string[];
 }
 
 /**

@@ -3,6 +3,8 @@
  * database), the app closed, then the compiled CLI run against the same database, and the database read
  * back through a fresh connection.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/database.js";
@@ -111,6 +113,8 @@ async function fullRun(c: Client, experimentId: string, name: string): Promise<s
     datasets: [{ tags: [{ key: "mlflow.data.context", value: "training" }], dataset: { name: "train", digest: "d1", source_type: "local", source: "{}" } }],
   });
   expect(inputs.status, JSON.stringify(inputs.body)).toBe(200);
+  const art = await c.call("PUT", `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${id}/artifacts/model/weights.bin`, "bytes");
+  expect(art.status, JSON.stringify(art.body)).toBe(200);
   return id;
 }
 
@@ -181,8 +185,14 @@ describe(`keel gc (${dbKind})`, () => {
   });
 
   it("--run-ids limits gc to those deleted runs (active runs named there are left alone)", async () => {
+    const artifactDir = (exp: string, run: string) => join(tdb.dataDir, "artifacts", exp, run);
+    expect(existsSync(artifactDir(ids.expActive, ids.runDeleted1))).toBe(true);
     const r = await gc("--older-than", "0s", "--run-ids", `${ids.runDeleted1},${ids.runActive}`);
     expect(r.code, r.stderr).toBe(0);
+    // The removed run's artifacts go with it; the active run's stay.
+    expect(r.stdout).toMatch(/Removed 1 artifact file\(s\)/);
+    expect(existsSync(artifactDir(ids.expActive, ids.runDeleted1))).toBe(false);
+    expect(existsSync(join(artifactDir(ids.expActive, ids.runActive), "artifacts", "model", "weights.bin"))).toBe(true);
     expect(listed(r.stdout)).toEqual({ runs: [ids.runDeleted1], experiments: [] });
     const expected = without(before, { runs: [ids.runDeleted1] });
     expect(await snapshot()).toEqual(expected);
