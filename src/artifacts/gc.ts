@@ -1,4 +1,4 @@
-import { checkArtifactPath } from "./safe-path.js";
+import { proxiedArtifactPath } from "./safe-path.js";
 import type { ArtifactStore } from "./store.js";
 
 /**
@@ -9,16 +9,15 @@ import type { ArtifactStore } from "./store.js";
 export async function deleteArtifactsOf(store: ArtifactStore, uris: string[], skipped: (uri: string, why: string) => void): Promise<number> {
   let files = 0;
   for (const uri of uris) {
-    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.+)$/.exec(uri);
-    if (!m) {
-      skipped(uri, "not stored by this server");
-      continue;
-    }
-    let path: string;
+    let path: string | undefined;
     try {
-      path = checkArtifactPath(decodeURIComponent(m[1]), "artifact_uri");
+      path = proxiedArtifactPath(uri, "artifact_uri");
     } catch (e) {
       skipped(uri, (e as Error).message);
+      continue;
+    }
+    if (!path) {
+      skipped(uri, path === undefined ? "not stored by this server" : "it names the whole artifact root");
       continue;
     }
     // A run's URI is <exp>/<run>/artifacts: remove the run's folder, not only its artifacts subfolder.

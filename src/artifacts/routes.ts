@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { invalidParam } from "../core/errors.js";
-import { asMessage, objectList, optInt, optString, reqString } from "../core/validate.js";
+import { asMessage, objectList, optInt, optString, reqString, runIdOf } from "../core/validate.js";
 import { parseRange, rangeNotSatisfiable, requestOrigin, sendArtifact } from "./http.js";
 import { checkArtifactPath, joinArtifactPath } from "./safe-path.js";
 import type { ArtifactService } from "./service.js";
@@ -112,7 +112,7 @@ export async function registerArtifactProxyRoutes(app: FastifyInstance, svc: Art
 export async function registerTrackingArtifactRoutes(app: FastifyInstance, svc: ArtifactService): Promise<void> {
   app.get("/artifacts/list", async (req) => {
     const m = asMessage(req.query);
-    const runId = optString(m, "run_id") ?? reqString(m, "run_uuid");
+    const runId = runIdOf(m);
     const { root, files } = await svc.listRun(runId, optString(m, "path"));
     return { root_uri: `mlflow-artifacts:/${root}`, ...(files.length ? { files } : {}) };
   });
@@ -134,14 +134,14 @@ export async function registerUiArtifactRoutes(
   });
   app.get("/get-artifact", async (req, reply) => {
     const m = asMessage(req.query);
-    const runId = optString(m, "run_id") ?? reqString(m, "run_uuid");
+    const runId = runIdOf(m);
     return download(svc, req, reply, await svc.runFile(runId, reqString(m, "path")));
   });
   if (opts.upload) {
     await withRawBodies(app, (raw) => {
       raw.post("/upload-artifact", async (req) => {
         const m = asMessage(req.query);
-        const runId = optString(m, "run_id") ?? reqString(m, "run_uuid");
+        const runId = runIdOf(m);
         await svc.putRunFile(runId, reqString(m, "path"), req.raw);
         return {};
       });

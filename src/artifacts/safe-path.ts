@@ -65,14 +65,28 @@ export async function resolveArtifactUri(
   const bad = (why: string) => invalidParam(`Invalid ${field} '${clip(uri)}': ${why}.`);
   if (uri.length > MAX_ARTIFACT_PATH + 64) throw bad("too long");
   if (/[?#]/.test(uri)) throw bad("query strings and fragments are not allowed in artifact URIs");
-  let m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri);
-  if (m) return checkArtifactPath(decodeOnce(m[1], bad), field, true);
-  m = /^runs:\/([0-9a-f]{32})(?:\/(.*))?$/.exec(uri);
+  const proxied = proxiedArtifactPath(uri, field);
+  if (proxied !== undefined) return proxied;
+  const m = /^runs:\/([0-9a-f]{32})(?:\/(.*))?$/.exec(uri);
   if (m) {
     const root = await runArtifactRoot(m[1]);
     return joinArtifactPath(root, checkArtifactPath(decodeOnce(m[2] ?? "", bad), field, true));
   }
   throw bad("only mlflow-artifacts:/… and runs:/<run_id>/… URIs are served by this server (no file://, http(s)://, s3:// or local paths)");
+}
+
+/**
+ * The checked store path an `mlflow-artifacts:/<path>` URI names ("" for the root), or undefined when the URI
+ * has another scheme. The one parser of such URIs: routes, the registry and gc all read them through it.
+ */
+export function proxiedArtifactPath(uri: string, field: string): string | undefined {
+  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri);
+  if (!m) return undefined;
+  return checkArtifactPath(
+    decodeOnce(m[1], (why) => invalidParam(`Invalid ${field} '${clip(uri)}': ${why}.`)),
+    field,
+    true,
+  );
 }
 
 /** URIs are percent-encoded once; decoding must succeed and leave no further escapes (checked by checkArtifactPath). */

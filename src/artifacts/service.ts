@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { invalidParam, notFound } from "../core/errors.js";
 import type { TrackingService } from "../tracking/service.js";
-import { checkArtifactPath, joinArtifactPath, resolveArtifactUri } from "./safe-path.js";
+import { checkArtifactPath, joinArtifactPath, proxiedArtifactPath, resolveArtifactUri } from "./safe-path.js";
 import type { ArtifactEntry, ArtifactRead, ArtifactStore, ByteRange, UploadPart } from "./store.js";
 
 export interface ArtifactServiceDeps {
@@ -23,11 +23,12 @@ export function createArtifactService({ store, tracking }: ArtifactServiceDeps) 
     if (!RUN_ID.test(runId)) throw notFound(`Run '${runId.slice(0, 80)}' not found.`);
     const run = await tracking.getRun(runId);
     if (forWrite && run.info.lifecycle_stage !== "active") throw invalidParam(`Run '${runId}' is deleted; restore it before writing artifacts.`);
-    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(run.info.artifact_uri);
-    if (!m) {
+    const root = proxiedArtifactPath(run.info.artifact_uri, "artifact_uri");
+    if (root === undefined) {
       throw invalidParam(`Run '${runId}' keeps its artifacts at '${run.info.artifact_uri}', which this server does not serve; read them from there directly.`);
     }
-    return checkArtifactPath(m[1], "artifact_uri");
+    // A run's root is never the whole store.
+    return checkArtifactPath(root, "artifact_uri");
   }
 
   /** A proxy path (`<exp>/<run>/artifacts/…`): checked, and owned by the run it names. */

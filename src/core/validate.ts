@@ -159,3 +159,10 @@ export function preview(v: unknown, max = 100): string {
   walk(v, 0);
   return out.length > max ? `${out.slice(0, max)}…` : out;
 }
+
+/** MLflow sends both run_id and run_uuid; either names the run. */
+export function runIdOf(msg: Message): string {
+  const id = optString(msg, "run_id") || optString(msg, "run_uuid");
+  if (!id) throw invalidParam("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
+  return id;
+}

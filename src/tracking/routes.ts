@@ -1,19 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import { invalidParam } from "../core/errors.js";
 import { decodePageToken } from "../core/page-token.js";
-import { type Message, objectList, optInt, optString, parseMaxResults, reqString, stringList } from "../core/validate.js";
+import { type Message, objectList, optInt, optString, parseMaxResults, reqString, runIdOf, stringList } from "../core/validate.js";
 import { type Endpoint, nextPage, registerEndpoints, searchTerms } from "../server/mlflow-endpoints.js";
 import { type KeyValue, wireRun } from "./schema.js";
 import type { TrackingService } from "./service.js";
 import { concatColumns, historyJson, sampleSteps } from "./history-json.js";
 import { LIMITS, parseBatch, parseDatasetInputs, parseMetric, parseParam, parseTag, parseViewType, validateKey } from "./validation.js";
-
-/** MLflow sends both run_id and run_uuid; either names the run. */
-function runIdOf(msg: Message): string {
-  const id = optString(msg, "run_id") || optString(msg, "run_uuid");
-  if (!id) throw invalidParam("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
-  return id;
-}
 
 function tagList(msg: Message, field = "tags"): KeyValue[] {
   return objectList(msg, field).map(parseTag);
