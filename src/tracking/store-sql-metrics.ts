@@ -137,14 +137,20 @@ function historySql(runs: number, withSteps: boolean, pg: boolean): string {
   return `select run_uuid, step, timestamp, value, is_nan from metrics where run_uuid in (${runList}) and key = ${p(runs + 1)}${steps} ${HISTORY_ORDER} limit ${p(++n)} offset ${p(++n)}`;
 }
 
+/** The WHERE clause's bound values, in historySql's and historyJsonSql's order: run ids, key, optional step bounds. */
+function historyFilter(q: HistoryQuery): { withSteps: boolean; filterArgs: unknown[] } {
+  const withSteps = q.startStep !== undefined || q.endStep !== undefined;
+  const filterArgs: unknown[] = [...q.runIds, q.key];
+  if (withSteps) filterArgs.push(q.startStep ?? Number.MIN_SAFE_INTEGER, q.endStep ?? Number.MAX_SAFE_INTEGER);
+  return { withSteps, filterArgs };
+}
+
 /** Reads one page of a key's history as columns. SQLite streams rows as arrays through a cached statement. */
 export async function metricHistory(database: Database, q: HistoryQuery): Promise<{ columns: MetricColumns; nextOffset?: number }> {
   const runIndex = new Map(q.runIds.map((id, i) => [id, i]));
-  const withSteps = q.startStep !== undefined || q.endStep !== undefined;
-  const args: unknown[] = [...q.runIds, q.key];
-  if (withSteps) args.push(q.startStep ?? Number.MIN_SAFE_INTEGER, q.endStep ?? Number.MAX_SAFE_INTEGER);
+  const { withSteps, filterArgs } = historyFilter(q);
   // One row past the page says whether there is a next page.
-  args.push(q.limit + 1, q.offset);
+  const args = [...filterArgs, q.limit + 1, q.offset];
   const cols = new ColumnBuilder(Math.min(q.limit + 1, 4096));
   if (!q.runIds.length) return { columns: cols.finish(q.key, q.runIds) };
   if (database.kind === "sqlite") {
@@ -181,9 +187,7 @@ function historyJsonSql(runs: number, withSteps: boolean, withRunId: boolean): s
 }
 
 export async function metricHistoryJsonSqlite(database: Database, q: HistoryQuery, withRunId: boolean): Promise<HistoryJsonPage> {
-  const withSteps = q.startStep !== undefined || q.endStep !== undefined;
-  const filterArgs: unknown[] = [...q.runIds, q.key];
-  if (withSteps) filterArgs.push(q.startStep ?? Number.MIN_SAFE_INTEGER, q.endStep ?? Number.MAX_SAFE_INTEGER);
+  const { withSteps, filterArgs } = historyFilter(q);
   if (!q.runIds.length) return { points: "", count: 0 };
   return database.withSqlite((raw) => {
     const head = `{"key":${JSON.stringify(q.key)},"value":`;
