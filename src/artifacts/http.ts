@@ -10,7 +10,8 @@ const TYPES: Record<string, string> = {
   ".txt": "text/plain; charset=utf-8",
   ".log": "text/plain; charset=utf-8",
   ".md": "text/plain; charset=utf-8",
-  ".json": "application/json",
+  // MLflow 2.10 serves JSON artifacts as text/plain (recorded in the client trace); the real server wins.
+  ".json": "text/plain; charset=utf-8",
   ".yaml": "text/plain; charset=utf-8",
   ".yml": "text/plain; charset=utf-8",
   ".csv": "text/csv; charset=utf-8",

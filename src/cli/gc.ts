@@ -27,7 +27,12 @@ export function gcCommand(): Command {
       try {
         const tracking = createTracking(database);
         const split = (s?: string) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
-        const res = await tracking.gc(Date.now() - olderThan, { experimentIds: split(o.experimentIds), runIds: split(o.runIds) });
+        const { audited, installAuditHook } = await import("../governance/audit-chain.js");
+        const { systemAudit } = await import("../governance/index.js");
+        const { cliActor } = await import("./direct.js");
+        installAuditHook(database, Date.now);
+        const scope = { experimentIds: split(o.experimentIds), runIds: split(o.runIds) };
+        const res = await audited(database, systemAudit(cliActor(), "keel gc", "", { older_than: o.olderThan, ...scope }), () => tracking.gc(Date.now() - olderThan, scope));
         console.log(`Removed ${res.runs.length} run(s) and ${res.experiments.length} experiment(s) permanently.`);
         for (const id of res.experiments) console.log(`  experiment ${id}`);
         for (const id of res.runs) console.log(`  run ${id}`);

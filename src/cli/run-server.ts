@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { openArtifactStore } from "../artifacts/open.js";
+import { ensureFirstAdmin } from "../governance/index.js";
 import { openDatabase } from "../db/database.js";
 import { buildApp } from "../server/app.js";
 import { checkBindSafety, type ServerConfig } from "../server/config.js";
@@ -18,7 +20,37 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     await database.close();
     process.exit(2);
   }
-  const { app } = await buildApp({ database, artifacts, logger: { level: cfg.logLevel } });
+  let https: { cert: Buffer; key: Buffer } | undefined;
+  if (cfg.tlsCert || cfg.tlsKey) {
+    if (!cfg.tlsCert || !cfg.tlsKey) {
+      console.error("keel server: HTTPS needs both --tls-cert and --tls-key.");
+      await database.close();
+      process.exit(2);
+    }
+    try {
+      https = { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) };
+    } catch (err) {
+      console.error(`keel server: cannot read the TLS certificate or key: ${(err as Error).message}`);
+      await database.close();
+      process.exit(2);
+    }
+  }
+  const { app, governance } = await buildApp({
+    database,
+    artifacts,
+    logger: { level: cfg.logLevel },
+    auth: { enabled: cfg.auth, defaultPermission: cfg.defaultPermission },
+    https,
+  });
+  if (cfg.auth) {
+    const created = await ensureFirstAdmin(database, governance, process.env.KEEL_ADMIN_PASSWORD);
+    if (created?.generatedPassword) {
+      // Printed once, to the terminal or log of whoever started the server; it is stored only as a scrypt hash.
+      console.log(`\n  Auth is on. Created user '${created.username}' with password: ${created.generatedPassword}\n  Sign in with it, then create API tokens (keel admin create-token, or POST /api/keel/v1/tokens).\n`);
+    } else if (created) {
+      app.log.info({ user: created.username }, "auth is on: created the first admin with the password from KEEL_ADMIN_PASSWORD");
+    }
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -39,7 +71,7 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     const address = await app.listen({ host: cfg.host, port: cfg.port });
     app.log.info({ address, database: database.describe(), artifacts: artifacts.describe() }, "keel server listening");
     if (process.stdout.isTTY) {
-      console.log(`\n  Keel is serving at ${address}\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}\n  API docs: ${address}/docs\n`);
+      console.log(`\n  Keel is serving at ${address}\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}${cfg.auth ? " (and MLFLOW_TRACKING_TOKEN=<token>)" : ""}\n  API docs: ${address}/docs\n`);
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

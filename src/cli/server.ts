@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import type { ServerConfig } from "../server/config.js";
+import { envFlag, type ServerConfig } from "../server/config.js";
 import { artifactsOption, dataOption, databaseUrlOption, durabilityOption, intArg, s3EndpointOption } from "./options.js";
 
 export function serverCommand(): Command {
@@ -22,6 +22,19 @@ export function serverCommand(): Command {
     )
     // Not commander's .env(): it would treat KEEL_INSECURE_NO_AUTH=0 as "on". Only 1/true/yes opt in.
     .addOption(new Option("--insecure-no-auth", "allow listening on a non-loopback address without authentication (env: KEEL_INSECURE_NO_AUTH=1)").default(false))
+    .addOption(
+      new Option("--auth", "require sign-in (API tokens, or username/password) on every route; the first start creates 'admin' (password from KEEL_ADMIN_PASSWORD, else printed once) (env: KEEL_AUTH=1)").default(
+        false,
+      ),
+    )
+    .addOption(
+      new Option("--default-permission <level>", "with --auth: what users get on experiments and models nobody granted them anything on (creators get MANAGE)")
+        .choices(["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"])
+        .env("KEEL_DEFAULT_PERMISSION")
+        .default("READ"),
+    )
+    .addOption(new Option("--tls-cert <file>", "serve HTTPS with this PEM certificate (with --tls-key)").env("KEEL_TLS_CERT"))
+    .addOption(new Option("--tls-key <file>", "PEM private key for --tls-cert").env("KEEL_TLS_KEY"))
     .action(async (o) => {
       const cfg: ServerConfig = {
         host: o.host,
@@ -34,7 +47,11 @@ export function serverCommand(): Command {
         logLevel: o.logLevel,
         poolSize: o.poolSize,
         shutdownTimeoutMs: o.shutdownTimeout,
-        insecureNoAuth: o.insecureNoAuth === true || /^(1|true|yes)$/i.test(process.env.KEEL_INSECURE_NO_AUTH ?? ""),
+        insecureNoAuth: o.insecureNoAuth === true || envFlag(process.env.KEEL_INSECURE_NO_AUTH),
+        auth: o.auth === true || envFlag(process.env.KEEL_AUTH),
+        defaultPermission: o.defaultPermission,
+        tlsCert: o.tlsCert,
+        tlsKey: o.tlsKey,
       };
       // Loaded on demand so `keel --help` and maintenance commands don't pay for the whole server.
       const { runServer } = await import("./run-server.js");

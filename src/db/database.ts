@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { migrateToLatest } from "./migrate.js";
 import type { DB } from "./types.js";
+import type { CommitHook } from "./write-tx.js";
 
 export type Durability = "normal" | "full";
 
@@ -34,6 +35,8 @@ export interface Database {
   sqlite?: SQLite.Database;
   /** Runs `fn` holding the single SQLite connection (no Kysely query can interleave). */
   withSqlite<T>(fn: (raw: SQLite.Database) => T): Promise<T>;
+  /** Run inside every write transaction (db/write-tx.ts); governance adds the audit chain here. */
+  commitHooks: CommitHook[];
   poolStats(): PoolStats;
   describe(): string;
   close(): Promise<void>;
@@ -80,6 +83,7 @@ function openSqlite(file: string, durability: Durability): Database {
     db,
     sqlite: raw,
     withSqlite: (fn) => db.connection().execute(async () => fn(raw)),
+    commitHooks: [],
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     describe: () => `sqlite:${file}`,
     close: async () => {
@@ -112,6 +116,7 @@ function openPostgres(url: string, poolSize: number): Database {
     kind: "postgres",
     db,
     withSqlite: () => Promise.reject(new Error("withSqlite called on a Postgres database")),
+    commitHooks: [],
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     describe: () => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@"),
     close: async () => {

@@ -3,6 +3,8 @@ import type { Database } from "./database.js";
 import { migration001 } from "./migrations/001-tracking.js";
 import { migration002 } from "./migrations/002-pg-value-prefix-index.js";
 import { migration003 } from "./migrations/003-registry.js";
+import { migration004 } from "./migrations/004-governance.js";
+import { migration005 } from "./migrations/005-model-signatures.js";
 
 /**
  * Runs at every start, so it must be idempotent and safe when several processes start at once.
@@ -17,6 +19,8 @@ export async function migrateToLatest(database: Database): Promise<void> {
     "001-tracking": migration001(database.kind),
     "002-pg-value-prefix-index": migration002(database.kind),
     "003-registry": migration003(database.kind),
+    "004-governance": migration004(database.kind),
+    "005-model-signatures": migration005(database.kind),
   };
   const migrator = new Migrator({
     db: database.db,

@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Comparison } from "../core/search-grammar.js";
+import type { Visibility } from "../core/visibility.js";
 import type { Dialect } from "./dialect.js";
 
 /** One parsed search comparison against a column, in SQL both dialects run (MLflow's LIKE is case-sensitive, ILIKE not). */
@@ -27,4 +28,12 @@ export function compareSql(dialect: Dialect, column: RawBuilder<unknown>, c: Com
     case "IS NOT NULL":
       return sql<boolean>`${column} is not null`;
   }
+}
+
+/** Restricts a search to what the caller may see (core/visibility.ts); undefined when there is nothing to restrict. */
+export function visibilitySql(column: RawBuilder<unknown>, v: Visibility | undefined): RawBuilder<boolean> | undefined {
+  if (!v) return undefined;
+  if (v.allow) return v.allow.length ? sql<boolean>`${column} in (${sql.join(v.allow)})` : sql<boolean>`1 = 0`;
+  if (v.deny?.length) return sql<boolean>`${column} not in (${sql.join(v.deny)})`;
+  return undefined;
 }

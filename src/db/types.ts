@@ -107,6 +107,16 @@ export interface RegisteredModelAliasesTable {
   alias: string;
   version: number;
 }
+/** A version's signature as captured at registration (migration 005). */
+export interface ModelVersionSignaturesTable {
+  model_id: number;
+  version: number;
+  /** "onnx" | "mlmodel" | "none". */
+  source: string;
+  /** JSON object text: the ModelSignature (registry/model-signature.ts). */
+  signature: string;
+  captured_time: number;
+}
 /** Registry changes in commit order: the feed behind /api/keel/v1/events (and, later, webhooks). */
 export interface RegistryEventsTable {
   seq: Generated<number>;
@@ -117,6 +127,61 @@ export interface RegistryEventsTable {
   alias: string | null;
   /** JSON object text. */
   payload: string;
+}
+/** Governance (migration 004). */
+export interface UsersTable {
+  user_id: Generated<number>;
+  username: string;
+  /** scrypt$N$r$p$salt$hash, or null for a user who signs in with tokens only. */
+  password_hash: string | null;
+  is_admin: number;
+  creation_time: number;
+}
+export interface UserGroupsTable {
+  group_id: Generated<number>;
+  name: string;
+  creation_time: number;
+}
+export interface GroupMembersTable {
+  group_id: number;
+  user_id: number;
+}
+export interface ApiTokensTable {
+  token_id: Generated<number>;
+  user_id: number;
+  name: string;
+  /** SHA-256 hex of the secret; the secret itself is shown once and never stored. */
+  digest: string;
+  /** The first characters of the secret, so a user can tell their tokens apart. */
+  prefix: string;
+  creation_time: number;
+  expiry_time: number | null;
+  revoked_time: number | null;
+  last_used_time: number | null;
+}
+export interface ExperimentPermissionsTable {
+  experiment_id: number;
+  principal_kind: string;
+  principal_id: number;
+  permission: string;
+}
+export interface ModelPermissionsTable {
+  model_id: number;
+  principal_kind: string;
+  principal_id: number;
+  permission: string;
+}
+export interface AuditLogTable {
+  seq: number;
+  time: number;
+  actor: string;
+  action: string;
+  resource: string;
+  /** JSON object text. */
+  summary: string;
+  request_id: string;
+  prev_hash: string;
+  hash: string;
 }
 
 export interface DB {
@@ -136,4 +201,12 @@ export interface DB {
   model_version_tags: ModelVersionTagsTable;
   registered_model_aliases: RegisteredModelAliasesTable;
   registry_events: RegistryEventsTable;
+  model_version_signatures: ModelVersionSignaturesTable;
+  users: UsersTable;
+  user_groups: UserGroupsTable;
+  group_members: GroupMembersTable;
+  api_tokens: ApiTokensTable;
+  experiment_permissions: ExperimentPermissionsTable;
+  model_permissions: ModelPermissionsTable;
+  audit_log: AuditLogTable;
 }

@@ -1,3 +1,4 @@
+import { visibleTo } from "../core/visibility.js";
 import type { FastifyInstance } from "fastify";
 import { decodePageToken } from "../core/page-token.js";
 import { type Message, optBool, optString, parseMaxResults, reqString, stringList } from "../core/validate.js";
@@ -56,7 +57,7 @@ export function registryEndpoints(svc: RegistryService): Endpoint[] {
       path: "/registered-models/search",
       handler: async (m) => {
         const limit = parseMaxResults(m, "max_results", LIMITS.searchModelsDefault, LIMITS.searchModelsMax);
-        const page = await svc.searchModels({ ...searchTerms(m), offset: decodePageToken(optString(m, "page_token")), limit });
+        const page = await svc.searchModels({ ...searchTerms(m), offset: decodePageToken(optString(m, "page_token")), limit, visible: await visibleTo("registered_model") });
         return { ...list("registered_models", page.items), ...nextPage(page.nextOffset) };
       },
     },
@@ -110,7 +111,7 @@ export function registryEndpoints(svc: RegistryService): Endpoint[] {
       path: "/model-versions/search",
       handler: async (m) => {
         const limit = parseMaxResults(m, "max_results", LIMITS.searchVersionsDefault, LIMITS.searchVersionsMax);
-        const page = await svc.searchVersions({ ...searchTerms(m), offset: decodePageToken(optString(m, "page_token")), limit });
+        const page = await svc.searchVersions({ ...searchTerms(m), offset: decodePageToken(optString(m, "page_token")), limit, visible: await visibleTo("registered_model") });
         return { ...list("model_versions", page.items), ...nextPage(page.nextOffset) };
       },
     },

@@ -1,18 +1,26 @@
+import type { Visibility } from "../core/visibility.js";
 import { resolveArtifactUri } from "../artifacts/safe-path.js";
 import { invalidParam, isKeelError } from "../core/errors.js";
 import type { TrackingService } from "../tracking/index.js";
 import { aliasNotFound, modelNotFound, versionNotFound } from "./errors.js";
 import type { EventFeed } from "./events.js";
+import { createLineage, type LineageTracking } from "./lineage.js";
+import { captureSignature, type ModelFiles, type ModelSignature } from "./model-signature.js";
 import { ACTIVE_STAGES, type ModelVersion, type RegisteredModel, type RegistryEvent, STAGES, type Tag } from "./schema.js";
 import { parseModelFilter, parseModelOrderBy, parseVersionFilter, parseVersionOrderBy } from "./search-filter.js";
+import type { SignatureStore } from "./signature-store.js";
 import type { RegistryStore, SearchPage } from "./store.js";
 import { boundedFilter, LIMITS, parseStage } from "./validation.js";
 
 export interface RegistryServiceDeps {
   store: RegistryStore;
-  /** Runs are read through tracking's public interface: a version's source must lie in its run's artifacts. */
-  tracking: Pick<TrackingService, "getRun">;
+  /** Runs are read through tracking's public interface: a version's source must lie in its run's artifacts; lineage reads runs and datasets. */
+  tracking: Pick<TrackingService, "getRun"> & LineageTracking;
   feed: EventFeed;
+  /** Signatures captured at registration. */
+  signatures: SignatureStore;
+  /** The model files a signature is read from (the artifact service); without it, versions record no signature. */
+  files?: ModelFiles;
   now?: () => number;
 }
 
@@ -31,10 +39,11 @@ export interface SearchInput {
   orderBy: string[];
   offset: number;
   limit: number;
+  visible?: Visibility;
 }
 
 /** The rules of the model registry. Routes parse and shape; this decides. */
-export function createRegistryService({ store, tracking, feed, now = Date.now }: RegistryServiceDeps) {
+export function createRegistryService({ store, tracking, feed, signatures, files, now = Date.now }: RegistryServiceDeps) {
   /** Every write wakes the event waiters once it has committed. */
   async function committed<T>(write: Promise<T>): Promise<T> {
     const out = await write;
@@ -85,6 +94,17 @@ export function createRegistryService({ store, tracking, feed, now = Date.now }:
     return v;
   }
 
+  /** Records a captured signature; a failure here never fails the registration (the signature is read again when asked for). */
+  async function recordSignature(name: string, version: number, signature: ModelSignature): Promise<void> {
+    try {
+      await signatures.put(name, version, signature, now());
+    } catch {
+      // The version exists and is READY; `signature` below captures again when no row was recorded.
+    }
+  }
+
+  const lineage = createLineage({ store, tracking });
+
   return {
     createModel: (name: string, description: string, tags: Tag[]): Promise<RegisteredModel> => committed(store.createModel(name, description, tags, now())),
 
@@ -96,9 +116,11 @@ export function createRegistryService({ store, tracking, feed, now = Date.now }:
     updateModel: (name: string, description: string): Promise<RegisteredModel> => store.updateModel(name, description, now()),
     deleteModel: (name: string): Promise<void> => committed(store.deleteModel(name, now())),
 
+    modelId: (name: string): Promise<number | undefined> => store.modelId(name),
+
     searchModels(q: SearchInput): Promise<SearchPage<RegisteredModel>> {
       const filter = boundedFilter(q.filter, parseModelFilter);
-      return store.searchModels({ filter, orderBy: parseModelOrderBy(q.orderBy), offset: q.offset, limit: q.limit });
+      return store.searchModels({ filter, orderBy: parseModelOrderBy(q.orderBy), offset: q.offset, limit: q.limit, visible: q.visible });
     },
 
     setModelTag: (name: string, tag: Tag): Promise<void> => store.setModelTag(name, tag),
@@ -111,10 +133,33 @@ export function createRegistryService({ store, tracking, feed, now = Date.now }:
 
     async createVersion(input: NewVersionInput): Promise<ModelVersion> {
       const storagePath = await resolveSource(input.source, input.runId);
-      return committed(store.createVersion({ ...input, storagePath }, now()));
+      // Read before the version exists, so it is never seen without its signature; capture never throws.
+      const signature = await captureSignature(files, storagePath);
+      const created = await committed(store.createVersion({ ...input, storagePath }, now()));
+      await recordSignature(created.name, Number(created.version), signature);
+      return created;
     },
 
     getVersion: versionOrThrow,
+
+    /** The signature captured when the version was registered (captured now for a version that has none recorded). */
+    async signature(name: string, version: number): Promise<ModelSignature & { name: string; version: string; captured_timestamp: number }> {
+      await modelOrThrow(name);
+      let stored = await signatures.get(name, version);
+      if (!stored) {
+        const path = await store.versionStoragePath(name, version);
+        if (path === undefined) throw versionNotFound(name, version);
+        const signature = await captureSignature(files, path);
+        await recordSignature(name, version, signature);
+        stored = (await signatures.get(name, version)) ?? { signature, captured: now() };
+      }
+      return { name, version: String(version), captured_timestamp: stored.captured, ...stored.signature };
+    },
+
+    /** Lineage: a version's run and datasets, a run's datasets and versions, a dataset's runs and versions. */
+    versionLineage: lineage.ofVersion,
+    runLineage: lineage.ofRun,
+    datasetLineage: lineage.ofDataset,
     updateVersion: (name: string, version: number, description: string): Promise<ModelVersion> => store.updateVersion(name, version, description, now()),
     deleteVersion: (name: string, version: number): Promise<void> => committed(store.deleteVersion(name, version, now())),
 
@@ -130,7 +175,7 @@ export function createRegistryService({ store, tracking, feed, now = Date.now }:
 
     searchVersions(q: SearchInput): Promise<SearchPage<ModelVersion>> {
       const filter = boundedFilter(q.filter, parseVersionFilter);
-      return store.searchVersions({ filter, orderBy: parseVersionOrderBy(q.orderBy), offset: q.offset, limit: q.limit });
+      return store.searchVersions({ filter, orderBy: parseVersionOrderBy(q.orderBy), offset: q.offset, limit: q.limit, visible: q.visible });
     },
 
     setVersionTag: (name: string, version: number, tag: Tag): Promise<void> => store.setVersionTag(name, version, tag),

@@ -1,7 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Comparison, OrderBy } from "../core/search-grammar.js";
 import type { Dialect } from "../db/dialect.js";
-import { compareSql } from "../db/search-sql.js";
+import { compareSql, visibilitySql } from "../db/search-sql.js";
 import type { DB } from "../db/types.js";
 import type { SearchQuery } from "./store.js";
 import type { VersionKey } from "./store-sql-read.js";
@@ -46,6 +46,8 @@ export async function searchModelIds(db: Kysely<DB>, dialect: Dialect, q: Search
       ? sql<boolean>`m.model_id in (select model_id from registered_model_tags where key = ${c.key} and ${compareSql(dialect, sql.ref("value"), c)})`
       : compareSql(dialect, sql.raw(MODEL_COLUMNS[c.key]), c),
   );
+  const visible = visibilitySql(sql.ref("m.model_id"), q.visible);
+  if (visible) clauses.push(visible);
   const order = orderTerms(dialect, q.orderBy, MODEL_COLUMNS, [{ type: "attribute", key: "name", ascending: true }]);
   const result = await sql<{ model_id: number }>`select m.model_id from registered_models m ${where(clauses)}
     order by ${sql.join(order)} limit ${q.limit} offset ${q.offset}`.execute(db);
@@ -58,6 +60,8 @@ export async function searchVersionKeys(db: Kysely<DB>, dialect: Dialect, q: Sea
       ? sql<boolean>`(v.model_id, v.version) in (select model_id, version from model_version_tags where key = ${c.key} and ${compareSql(dialect, sql.ref("value"), c)})`
       : compareSql(dialect, sql.raw(VERSION_COLUMNS[c.key]), c),
   );
+  const visible = visibilitySql(sql.ref("v.model_id"), q.visible);
+  if (visible) clauses.push(visible);
   const order = orderTerms(dialect, q.orderBy.length ? q.orderBy : VERSION_DEFAULT_ORDER, VERSION_COLUMNS, [
     { type: "attribute", key: "name", ascending: true },
     { type: "attribute", key: "version_number", ascending: false },

@@ -1,6 +1,7 @@
 import { type Transaction, sql } from "kysely";
 import { alreadyExists } from "../core/errors.js";
 import type { Database } from "../db/database.js";
+import { writeTx } from "../db/write-tx.js";
 import { dialectFor, isUniqueViolation } from "../db/dialect.js";
 import type { DB } from "../db/types.js";
 import { modelNotFound, versionNotFound } from "./errors.js";
@@ -102,7 +103,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     async createModel(name, description, tags, now) {
       let id: number;
       try {
-        id = await db.transaction().execute(async (tx) => {
+        id = await writeTx(database, async (tx) => {
           const row = await tx
             .insertInto("registered_models")
             .values({ name, description, user_id: null, creation_time: now, last_updated_time: now, last_version: 0 })
@@ -125,7 +126,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async renameModel(name, newName, now) {
-      const id = await db.transaction().execute(async (tx) => {
+      const id = await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name, now);
         try {
           await tx.updateTable("registered_models").set({ name: newName }).where("model_id", "=", m.model_id).execute();
@@ -141,23 +142,25 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async updateModel(name, description, now) {
-      const row = await db
-        .updateTable("registered_models")
-        .set({ description, last_updated_time: now })
-        .where("name", "=", name)
-        .returning("model_id")
-        .executeTakeFirst();
+      const row = await writeTx(database, (tx) =>
+        tx.updateTable("registered_models").set({ description, last_updated_time: now }).where("name", "=", name).returning("model_id").executeTakeFirst(),
+      );
       if (!row) throw modelNotFound(name);
       return modelById(row.model_id, name);
     },
 
     async deleteModel(name, now) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name);
         // Versions, their tags and aliases go by cascade.
         await tx.deleteFrom("registered_models").where("model_id", "=", m.model_id).execute();
         await appendEvents(tx, now, [{ type: "model_deleted", name, payload: { name } }]);
       });
+    },
+
+    async modelId(name) {
+      const row = await db.selectFrom("registered_models").select("model_id").where("name", "=", name).executeTakeFirst();
+      return row ? Number(row.model_id) : undefined;
     },
 
     async searchModels(q) {
@@ -167,11 +170,11 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async setModelTag(name, tag) {
-      await db.transaction().execute(async (tx) => upsertModelTags(tx, (await lockModel(tx, name)).model_id, [tag]));
+      await writeTx(database, async (tx) => upsertModelTags(tx, (await lockModel(tx, name)).model_id, [tag]));
     },
 
     async deleteModelTag(name, key) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name);
         await tx.deleteFrom("registered_model_tags").where("model_id", "=", m.model_id).where("key", "=", key).execute();
       });
@@ -185,7 +188,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async createVersion(v, now) {
-      const key = await db.transaction().execute(async (tx) => {
+      const key = await writeTx(database, async (tx) => {
         const m = await tx
           .updateTable("registered_models")
           .set((eb) => ({ last_version: eb("last_version", "+", 1), last_updated_time: now }))
@@ -236,19 +239,21 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async updateVersion(name, version, description, now) {
-      const res = await db
-        .updateTable("model_versions")
-        .set({ description, last_updated_time: now })
-        .where("model_id", "=", (eb) => eb.selectFrom("registered_models").select("model_id").where("name", "=", name))
-        .where("version", "=", version)
-        .executeTakeFirst();
+      const res = await writeTx(database, (tx) =>
+        tx
+          .updateTable("model_versions")
+          .set({ description, last_updated_time: now })
+          .where("model_id", "=", (eb) => eb.selectFrom("registered_models").select("model_id").where("name", "=", name))
+          .where("version", "=", version)
+          .executeTakeFirst(),
+      );
       const updated = Number(res.numUpdatedRows) > 0 ? await versionOf(name, version) : undefined;
       if (!updated) throw versionNotFound(name, version);
       return updated;
     },
 
     async deleteVersion(name, version, now) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name, now);
         await versionExists(tx, name, m.model_id, version);
         const aliases = await tx
@@ -268,7 +273,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async transitionStage(name, version, stage, archiveExisting, now) {
-      const key = await db.transaction().execute(async (tx) => {
+      const key = await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name, now);
         const { current_stage: from } = await versionExists(tx, name, m.model_id, version);
         const events: NewEvent[] = [];
@@ -308,7 +313,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async setVersionTag(name, version, tag) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name);
         await versionExists(tx, name, m.model_id, version);
         await upsertVersionTags(tx, m.model_id, version, [tag]);
@@ -316,7 +321,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async deleteVersionTag(name, version, key) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name);
         await versionExists(tx, name, m.model_id, version);
         await tx.deleteFrom("model_version_tags").where("model_id", "=", m.model_id).where("version", "=", version).where("key", "=", key).execute();
@@ -324,7 +329,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async setAlias(name, alias, version, now) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name);
         await versionExists(tx, name, m.model_id, version);
         const prev = await tx
@@ -346,7 +351,7 @@ export function createSqlRegistryStore(database: Database): RegistryStore {
     },
 
     async deleteAlias(name, alias, now) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const m = await lockModel(tx, name);
         const gone = await tx
           .deleteFrom("registered_model_aliases")

@@ -1,4 +1,5 @@
 import type { Comparison, OrderBy } from "../core/search-grammar.js";
+import type { Visibility } from "../core/visibility.js";
 import type { ModelVersion, RegisteredModel, RegistryEvent, Stage, Tag } from "./schema.js";
 
 export interface SearchPage<T> {
@@ -12,6 +13,8 @@ export interface SearchQuery {
   orderBy: OrderBy[];
   offset: number;
   limit: number;
+  /** Only models the caller may read (core/visibility.ts). */
+  visible?: Visibility;
 }
 
 export interface NewVersion {
@@ -35,6 +38,8 @@ export interface NewVersion {
 export interface RegistryStore {
   createModel(name: string, description: string, tags: Tag[], now: number): Promise<RegisteredModel>;
   getModel(name: string): Promise<RegisteredModel | undefined>;
+  /** The model's stable id (permissions hang on it, so they survive a rename). */
+  modelId(name: string): Promise<number | undefined>;
   /** Also stamps every version's last_updated_timestamp, as MLflow does (the name is part of each version). */
   renameModel(name: string, newName: string, now: number): Promise<RegisteredModel>;
   updateModel(name: string, description: string, now: number): Promise<RegisteredModel>;

@@ -4,6 +4,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import { type ArtifactService, type ArtifactStore, createArtifacts } from "../artifacts/index.js";
 import { ARTIFACTS_PREFIX, registerArtifactProxyRoutes, registerTrackingArtifactRoutes, registerUiArtifactRoutes } from "../artifacts/routes.js";
 import type { Database } from "../db/database.js";
+import { createGovernance, type GovernanceService, type GuardedRoute, installGuard, type Level } from "../governance/index.js";
+import { registerMlflowAuthRoutes } from "../governance/mlflow-routes.js";
+import { registerGovernanceRoutes } from "../governance/routes.js";
 import { createRegistry, type RegistryService } from "../registry/index.js";
 import { registerKeelRegistryRoutes } from "../registry/keel-routes.js";
 import { registerRegistryRoutes } from "../registry/routes.js";
@@ -22,6 +25,10 @@ export interface AppOptions {
   /** pino options, or false for silence (tests). */
   logger?: FastifyServerOptions["logger"];
   now?: () => number;
+  /** Access control (off by default: loopback binds only, see server/config.ts). */
+  auth?: { enabled: boolean; defaultPermission?: Level };
+  /** Serve HTTPS with this certificate and key (PEM). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 export interface KeelApp {
@@ -29,6 +36,9 @@ export interface KeelApp {
   tracking: TrackingService;
   artifacts: ArtifactService;
   registry: RegistryService;
+  governance: GovernanceService;
+  /** Every route with the access rule that guards it (the role-matrix test walks these). */
+  routes: GuardedRoute[];
 }
 
 export const MLFLOW_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] as const;
@@ -37,6 +47,7 @@ export const KEEL_PREFIX = "/api/keel/v1";
 /** Assembles the server from its domains. No I/O beyond what the passed-in database does. */
 export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     logger: opts.logger ?? false,
     bodyLimit: 32 * 1024 * 1024,
     // Request ids in logs; honour an upstream proxy's id.
@@ -51,6 +62,13 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     frameworkErrors,
   });
   installErrorHandling(app);
+  const tracking = createTracking(opts.database, opts.now);
+  const artifacts = createArtifacts(opts.artifacts, tracking);
+  // The registry reads model files (signatures) through the artifact service, never the filesystem.
+  const registry = createRegistry(opts.database, tracking, opts.now, artifacts);
+  const governance = createGovernance({ database: opts.database, tracking, registry, now: opts.now, defaultPermission: opts.auth?.defaultPermission });
+  // Before any route: the guard wraps every route's handler as it is registered.
+  const routes = installGuard(app, { database: opts.database, governance, authEnabled: opts.auth?.enabled ?? false });
   // While draining on shutdown, tell keep-alive clients (the MLflow client keeps a session) to hang up after
   // their answer, so an idle socket does not hold the process open until the shutdown timeout.
   let closing = false;
@@ -63,18 +81,14 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   installMetrics(app, opts.database);
   installInputGuard(app);
 
-  const tracking = createTracking(opts.database, opts.now);
-  const registry = createRegistry(opts.database, tracking, opts.now);
-
   app.get("/health", async (_req, reply) => reply.type("text/plain").send("OK"));
   app.get("/version", async (_req, reply) => reply.type("text/plain").send(VERSION));
-
-  const artifacts = createArtifacts(opts.artifacts, tracking);
 
   for (const prefix of MLFLOW_PREFIXES) {
     await app.register(async (scope) => registerTrackingRoutes(scope, tracking), { prefix });
     await app.register(async (scope) => registerRegistryRoutes(scope, registry), { prefix });
     await app.register(async (scope) => registerTrackingArtifactRoutes(scope, artifacts), { prefix });
+    await app.register(async (scope) => registerMlflowAuthRoutes(scope, governance), { prefix });
   }
   await app.register(async (scope) => registerArtifactProxyRoutes(scope, artifacts), { prefix: ARTIFACTS_PREFIX });
   const versionPath = (name: string, version: number) => registry.artifactPath(name, version);
@@ -95,8 +109,9 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
       });
       await registerKeelTrackingRoutes(scope, tracking);
       await registerKeelRegistryRoutes(scope, registry);
+      await registerGovernanceRoutes(scope, governance, opts.database);
     },
     { prefix: KEEL_PREFIX },
   );
-  return { app, tracking, artifacts, registry };
+  return { app, tracking, artifacts, registry, governance, routes };
 }

@@ -14,6 +14,12 @@ export interface ServerConfig {
   poolSize: number;
   shutdownTimeoutMs: number;
   insecureNoAuth: boolean;
+  /** Require credentials on every route but /health, /version and the API docs. */
+  auth: boolean;
+  /** What users get on resources nobody granted them anything on (READ unless set). */
+  defaultPermission: "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS";
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost", "[::1]"]);
@@ -23,10 +29,15 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Auth arrives with the governance capability; until then a server reachable from other machines would
- * accept anyone's writes, so binding beyond loopback needs the user to say so explicitly.
+ * Without auth, a server reachable from other machines would accept anyone's writes, so binding beyond
+ * loopback needs --auth, or the user saying explicitly that something else guards it.
  */
-export function checkBindSafety(cfg: Pick<ServerConfig, "host" | "insecureNoAuth">): string | undefined {
-  if (isLoopback(cfg.host) || cfg.insecureNoAuth) return undefined;
-  return `Refusing to listen on ${cfg.host} without authentication: anyone who can reach this address could read and change your data. Bind to 127.0.0.1, or pass --insecure-no-auth (KEEL_INSECURE_NO_AUTH=1) if a trusted network or proxy guards it.`;
+export function checkBindSafety(cfg: Pick<ServerConfig, "host" | "insecureNoAuth"> & { auth?: boolean }): string | undefined {
+  if (isLoopback(cfg.host) || cfg.insecureNoAuth || cfg.auth) return undefined;
+  return `Refusing to listen on ${cfg.host} without authentication: anyone who can reach this address could read and change your data. Turn auth on with --auth (KEEL_AUTH=1), bind to 127.0.0.1, or pass --insecure-no-auth (KEEL_INSECURE_NO_AUTH=1) if a trusted network or proxy guards it.`;
+}
+
+/** Boolean switches read from the environment: only 1/true/yes turn them on (commander's .env() would treat "0" as on). */
+export function envFlag(value: string | undefined): boolean {
+  return /^(1|true|yes|on)$/i.test(value ?? "");
 }

@@ -1,3 +1,4 @@
+import { visibleTo } from "../core/visibility.js";
 import type { FastifyInstance } from "fastify";
 import { invalidParam } from "../core/errors.js";
 import { decodePageToken } from "../core/page-token.js";
@@ -41,6 +42,7 @@ export function trackingEndpoints(svc: TrackingService): Endpoint[] {
           orderBy,
           offset,
           limit,
+          visible: await visibleTo("experiment"),
         });
         return { experiments: page.items, ...nextPage(page.nextOffset) };
       },

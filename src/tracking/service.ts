@@ -1,3 +1,4 @@
+import type { Visibility } from "../core/visibility.js";
 import { invalidParam, notFound } from "../core/errors.js";
 import { newRunId } from "../core/ids.js";
 import { randomRunName } from "./names.js";
@@ -92,7 +93,7 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
       return exp;
     },
 
-    async searchExperiments(q: { viewType: ViewType; filter?: string; orderBy: string[]; offset: number; limit: number }): Promise<SearchPage<Experiment>> {
+    async searchExperiments(q: { viewType: ViewType; filter?: string; orderBy: string[]; offset: number; limit: number; visible?: Visibility }): Promise<SearchPage<Experiment>> {
       const filter = boundedFilter(q.filter, q.orderBy, parseExperimentFilter);
       for (const c of filter) {
         if (c.type === "attribute" && c.key === "experiment_id") {
@@ -101,7 +102,7 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
         }
       }
       const orderBy: OrderBy[] = q.orderBy.map(parseExperimentOrderBy);
-      return store.searchExperiments({ viewType: q.viewType, filter, orderBy, offset: q.offset, limit: q.limit });
+      return store.searchExperiments({ viewType: q.viewType, filter, orderBy, offset: q.offset, limit: q.limit, visible: q.visible });
     },
 
     async renameExperiment(id: string, newName: string): Promise<void> {
@@ -171,6 +172,11 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
     async deleteRun(runId: string): Promise<void> {
       await runInfoOrThrow(runId);
       await store.setRunLifecycle(runId, "deleted", now());
+    },
+
+    /** The experiment a run belongs to (runs never move): what its permissions follow. */
+    async experimentOfRun(runId: string): Promise<string> {
+      return (await runInfoOrThrow(runId)).experiment_id;
     },
 
     async restoreRun(runId: string): Promise<void> {

@@ -1,6 +1,7 @@
+import type { Visibility } from "../core/visibility.js";
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Dialect } from "../db/dialect.js";
-import { compareSql } from "../db/search-sql.js";
+import { compareSql, visibilitySql } from "../db/search-sql.js";
 import type { DB } from "../db/types.js";
 import type { ViewType } from "./schema.js";
 import type { Comparison, OrderBy } from "./search-filter.js";
@@ -119,9 +120,11 @@ export async function searchRunIds(
 export async function searchExperimentIds(
   db: Kysely<DB>,
   dialect: Dialect,
-  q: { viewType: ViewType; filter: Comparison[]; orderBy: OrderBy[]; offset: number; limit: number },
+  q: { viewType: ViewType; filter: Comparison[]; orderBy: OrderBy[]; offset: number; limit: number; visible?: Visibility },
 ): Promise<number[]> {
   const where: RawBuilder<boolean>[] = [lifecycle("e.lifecycle_stage", q.viewType)];
+  const visible = visibilitySql(sql.ref("e.experiment_id"), q.visible);
+  if (visible) where.push(visible);
   for (const c of q.filter) {
     if (c.type === "tag") {
       if (c.comparator === "IS NULL") where.push(sql`e.experiment_id not in (select experiment_id from experiment_tags where key = ${c.key})`);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import { alreadyExists } from "../core/errors.js";
 import type { Database } from "../db/database.js";
+import { runCommitHooksSync, writeTx } from "../db/write-tx.js";
 import { chunk, type Dialect, dialectFor, isUniqueViolation } from "../db/dialect.js";
 import type { DB } from "../db/types.js";
 import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, RunInfo } from "./schema.js";
@@ -21,7 +22,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
   return {
     async createExperiment(name, artifactLocation, tags, now) {
       try {
-        return await db.transaction().execute(async (tx) => {
+        return await writeTx(database, async (tx) => {
           const row = await tx
             .insertInto("experiments")
             .values({ name, artifact_location: artifactLocation ?? "", lifecycle_stage: "active", creation_time: now, last_update_time: now })
@@ -67,7 +68,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
 
     async renameExperiment(id, newName, now) {
       try {
-        await db.updateTable("experiments").set({ name: newName, last_update_time: now }).where("experiment_id", "=", Number(id)).execute();
+        await writeTx(database, (tx) => tx.updateTable("experiments").set({ name: newName, last_update_time: now }).where("experiment_id", "=", Number(id)).execute());
       } catch (err) {
         if (isUniqueViolation(err)) throw alreadyExists(`Experiment '${newName}' already exists.`);
         throw err;
@@ -76,7 +77,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
 
     async setExperimentLifecycle(id, stage, now) {
       const deletedTime = stage === "deleted" ? now : null;
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         await tx
           .updateTable("experiments")
           .set({ lifecycle_stage: stage, last_update_time: now, deleted_time: deletedTime })
@@ -92,11 +93,11 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
     },
 
     async setExperimentTag(id, tag) {
-      await upsertExperimentTags(db, Number(id), [tag]);
+      await writeTx(database, (tx) => upsertExperimentTags(tx, Number(id), [tag]));
     },
 
     async createRun(run: NewRun) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         await tx
           .insertInto("runs")
           .values({
@@ -129,7 +130,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
     },
 
     async updateRun(runId, update: RunUpdate) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         const set: { status?: string; end_time?: number; name?: string } = {};
         if (update.status !== undefined) set.status = update.status;
         if (update.endTime !== undefined) set.end_time = update.endTime;
@@ -143,28 +144,30 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
     },
 
     async setRunLifecycle(runId, stage, now) {
-      await db
-        .updateTable("runs")
-        .set({ lifecycle_stage: stage, deleted_time: stage === "deleted" ? now : null })
-        .where("run_uuid", "=", runId)
-        .execute();
+      await writeTx(database, (tx) =>
+        tx
+          .updateTable("runs")
+          .set({ lifecycle_stage: stage, deleted_time: stage === "deleted" ? now : null })
+          .where("run_uuid", "=", runId)
+          .execute(),
+      );
     },
 
     async logBatch(runId, metrics: Metric[], params: KeyValue[], tags: KeyValue[]) {
       if (database.kind === "sqlite") {
-        await database.withSqlite((raw) => logBatchSqlite(raw, runId, metrics, params, tags));
+        await database.withSqlite((raw) => logBatchSqlite(raw, runId, metrics, params, tags, () => runCommitHooksSync(database, raw)));
       } else {
-        await db.transaction().execute((tx) => logBatchKysely(tx, dialect, runId, metrics, params, tags));
+        await writeTx(database, (tx) => logBatchKysely(tx, dialect, runId, metrics, params, tags));
       }
     },
 
     async deleteTag(runId, key) {
-      const res = await db.deleteFrom("tags").where("run_uuid", "=", runId).where("key", "=", key).executeTakeFirst();
+      const res = await writeTx(database, (tx) => tx.deleteFrom("tags").where("run_uuid", "=", runId).where("key", "=", key).executeTakeFirst());
       return Number(res.numDeletedRows) > 0;
     },
 
     async logInputs(runId, experimentId, inputs: DatasetInput[]) {
-      await db.transaction().execute(async (tx) => {
+      await writeTx(database, async (tx) => {
         for (const input of inputs) {
           const d = input.dataset;
           const expId = Number(experimentId);
@@ -252,7 +255,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
     },
 
     async gc(deletedBefore, opts): Promise<GcResult> {
-      return db.transaction().execute(async (tx) => {
+      return writeTx(database, async (tx) => {
         let runsQ = tx.selectFrom("runs").select(["run_uuid", "artifact_uri"]).where("lifecycle_stage", "=", "deleted").where("deleted_time", "<=", deletedBefore);
         if (opts.runIds?.length) runsQ = runsQ.where("run_uuid", "in", opts.runIds);
         if (opts.experimentIds?.length) runsQ = runsQ.where("experiment_id", "in", opts.experimentIds.map(Number));

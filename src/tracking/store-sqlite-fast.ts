@@ -41,7 +41,8 @@ function statements(raw: SQLite.Database): Statements {
   return s;
 }
 
-export function logBatchSqlite(raw: SQLite.Database, runId: string, metrics: Metric[], params: KeyValue[], tags: KeyValue[]): void {
+/** `beforeCommit` runs inside the transaction after the rows (the commit hooks: audit). */
+export function logBatchSqlite(raw: SQLite.Database, runId: string, metrics: Metric[], params: KeyValue[], tags: KeyValue[], beforeCommit: () => void): void {
   const s = statements(raw);
   const uniqueParams = dedupeParams(runId, params);
   const rows = metrics.map(toMetricRow);
@@ -58,5 +59,6 @@ export function logBatchSqlite(raw: SQLite.Database, runId: string, metrics: Met
     }
     for (const r of rows) s.insertMetric.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
     for (const r of latestPerKey(rows)) s.upsertLatest.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
+    beforeCommit();
   })();
 }

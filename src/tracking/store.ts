@@ -1,3 +1,4 @@
+import type { Visibility } from "../core/visibility.js";
 import type { Comparison, OrderBy } from "./search-filter.js";
 import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, RunInfo, ViewType } from "./schema.js";
 
@@ -78,7 +79,7 @@ export interface TrackingStore {
   createExperiment(name: string, artifactLocation: string | undefined, tags: KeyValue[], now: number): Promise<string>;
   getExperiment(id: string): Promise<Experiment | undefined>;
   getExperimentByName(name: string): Promise<Experiment | undefined>;
-  searchExperiments(q: { viewType: ViewType; filter: Comparison[]; orderBy: OrderBy[]; offset: number; limit: number }): Promise<SearchPage<Experiment>>;
+  searchExperiments(q: { viewType: ViewType; filter: Comparison[]; orderBy: OrderBy[]; offset: number; limit: number; visible?: Visibility }): Promise<SearchPage<Experiment>>;
   renameExperiment(id: string, newName: string, now: number): Promise<void>;
   /** Deleting an experiment deletes its runs too (and restore restores them), as MLflow does. */
   setExperimentLifecycle(id: string, stage: "active" | "deleted", now: number): Promise<void>;

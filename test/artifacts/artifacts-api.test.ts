@@ -38,7 +38,7 @@ describe("artifact proxy", () => {
     expect(got.headers.get("x-content-type-options")).toBe("nosniff");
     const gj = await fetch(`${t.url}${A}/${root}/model/meta.json`);
     expect(await gj.text()).toBe(json);
-    expect(gj.headers.get("content-type")).toBe("application/json");
+    expect(gj.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     // Replacing keeps only the new bytes.
     await put(`${root}/model/meta.json`, "{}", "application/json");
     expect(await (await fetch(`${t.url}${A}/${root}/model/meta.json`)).text()).toBe("{}");

@@ -56,6 +56,10 @@ const FLAGS: [string, string][] = [
   ["--pool-size", "KEEL_DB_POOL_SIZE"],
   ["--shutdown-timeout", "KEEL_SHUTDOWN_TIMEOUT_MS"],
   ["--insecure-no-auth", "KEEL_INSECURE_NO_AUTH"],
+  ["--auth", "KEEL_AUTH"],
+  ["--default-permission", "KEEL_DEFAULT_PERMISSION"],
+  ["--tls-cert", "KEEL_TLS_CERT"],
+  ["--tls-key", "KEEL_TLS_KEY"],
 ];
 
 describe(`keel server (${dbKind})`, () => {

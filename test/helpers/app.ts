@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { createFsArtifactStore } from "../../src/artifacts/store-fs.js";
 import { type Database, openDatabase } from "../../src/db/database.js";
-import { buildApp, type KeelApp } from "../../src/server/app.js";
+import { type AppOptions, buildApp, type KeelApp } from "../../src/server/app.js";
 
 /**
  * A real app on a real database: a fresh SQLite file in a temp dir, or — when KEEL_TEST_DATABASE_URL is
@@ -54,10 +54,10 @@ export function testArtifactStore(dataDir: string) {
   return createFsArtifactStore({ root: join(dataDir, "artifacts"), uploadsDir: join(dataDir, "artifact-uploads") });
 }
 
-export async function startTestApp(opts: { now?: () => number } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { now?: () => number; auth?: AppOptions["auth"] } = {}): Promise<TestApp> {
   const db = await freshDb();
   const database = await openDatabase({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
-  const built = await buildApp({ database, artifacts: await testArtifactStore(db.dataDir), now: opts.now });
+  const built = await buildApp({ database, artifacts: await testArtifactStore(db.dataDir), now: opts.now, auth: opts.auth });
   const url = await built.app.listen({ host: "127.0.0.1", port: 0 });
   return {
     ...built,
@@ -72,14 +72,18 @@ export async function startTestApp(opts: { now?: () => number } = {}): Promise<T
   };
 }
 
-/** A tiny MLflow-style client: JSON in, {status, body} out. */
-export function client(base: string) {
+/** Authorization header values for tests. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+export const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+
+/** A tiny MLflow-style client: JSON in, {status, body} out; `headers` go with every call (credentials). */
+export function client(base: string, headers: Record<string, string> = {}) {
   const call = async (method: string, path: string, body?: unknown, query?: Record<string, string | string[] | number>) => {
     const u = new URL(path.startsWith("/") ? path : `/api/2.0/mlflow/${path}`, base);
     for (const [k, v] of Object.entries(query ?? {})) for (const x of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(x));
     const res = await fetch(u, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await res.text();

@@ -155,6 +155,12 @@ function templates(path: string): Template {
     // Keel routes (paths relative to the Keel prefix).
     "/runs/compare": { run_ids: [r0, r1], metric_keys: ["loss", "nan_metric"], max_points: 10, method: "lttb", x_axis: "step", full_resolution: false },
     "/experiments/keys": { experiment_ids: [e0, e1] },
+    "/lineage": { run_id: r0, max_results: 10 },
+    "/users": { username: uniq(), password: "correct-horse-battery", is_admin: false },
+    "/groups": { name: uniq() },
+    "/tokens": { name: "fuzz", expires_in: "30d", username: "nobody-here" },
+    "/permissions": { resource: `experiment:${e0}` },
+    "/audit": { actor: "anonymous", resource: `run:${r0}`, action: "POST /runs/log-batch", since: 0, until: 99999999999999, after: 0, limit: 10 },
   };
   return table[path] ?? {};
 }
@@ -183,7 +189,7 @@ describe("Keel routes", () => {
     expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(["POST /api/keel/v1/runs/compare", "GET /api/keel/v1/experiments/keys"]));
     for (const r of routes) {
       // Path parameters ({id}) get junk too.
-      const concrete = r.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(seed.runIds[0]));
+      const concrete = r.path.replace("{version}", "1").replace(/\{[^}]+\}/g, () => encodeURIComponent(seed.runIds[0]));
       await fuzzRoute(r.method, concrete, templates(r.path.slice(KEEL_PREFIX.length)), RUNS_PRIMARY, true, heal);
     }
   });
