@@ -41,6 +41,11 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     logger: { level: cfg.logLevel },
     auth: { enabled: cfg.auth, defaultPermission: cfg.defaultPermission },
     https,
+    redisUrl: cfg.redisUrl,
+  }).catch(async (err: Error) => {
+    console.error(`keel server: ${err.message}`);
+    await database.close();
+    process.exit(2);
   });
   if (cfg.auth) {
     const created = await ensureFirstAdmin(database, governance, process.env.KEEL_ADMIN_PASSWORD);

@@ -35,6 +35,11 @@ export function serverCommand(): Command {
     )
     .addOption(new Option("--tls-cert <file>", "serve HTTPS with this PEM certificate (with --tls-key)").env("KEEL_TLS_CERT"))
     .addOption(new Option("--tls-key <file>", "PEM private key for --tls-cert").env("KEEL_TLS_KEY"))
+    .addOption(
+      new Option("--redis-url <url>", "Redis for instant cross-replica event notifications (registry feed, webhooks); optional, the database is polled anyway").env(
+        "KEEL_REDIS_URL",
+      ),
+    )
     .action(async (o) => {
       const cfg: ServerConfig = {
         host: o.host,
@@ -52,6 +57,7 @@ export function serverCommand(): Command {
         defaultPermission: o.defaultPermission,
         tlsCert: o.tlsCert,
         tlsKey: o.tlsKey,
+        redisUrl: o.redisUrl,
       };
       // Loaded on demand so `keel --help` and maintenance commands don't pay for the whole server.
       const { runServer } = await import("./run-server.js");

@@ -67,8 +67,9 @@ function sqlitePath(url: string | undefined, dataDir: string): string {
 
 function openSqlite(file: string, durability: Durability): Database {
   const raw = new SQLite(file);
-  raw.pragma("journal_mode = WAL");
+  // The busy timeout first: switching a fresh file to WAL takes a lock another process may hold.
   raw.pragma("busy_timeout = 10000");
+  raw.pragma("journal_mode = WAL");
   raw.pragma("foreign_keys = ON");
   // WAL + NORMAL: a commit survives a process crash (kill -9); FULL also survives power loss.
   raw.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);

@@ -5,6 +5,7 @@ import { migration002 } from "./migrations/002-pg-value-prefix-index.js";
 import { migration003 } from "./migrations/003-registry.js";
 import { migration004 } from "./migrations/004-governance.js";
 import { migration005 } from "./migrations/005-model-signatures.js";
+import { migration006 } from "./migrations/006-webhooks.js";
 
 /**
  * Runs at every start, so it must be idempotent and safe when several processes start at once.
@@ -21,6 +22,7 @@ export async function migrateToLatest(database: Database): Promise<void> {
     "003-registry": migration003(database.kind),
     "004-governance": migration004(database.kind),
     "005-model-signatures": migration005(database.kind),
+    "006-webhooks": migration006(database.kind),
   };
   const migrator = new Migrator({
     db: database.db,

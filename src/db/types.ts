@@ -183,6 +183,44 @@ export interface AuditLogTable {
   prev_hash: string;
   hash: string;
 }
+/** Webhooks (migration 006). */
+export interface WebhooksTable {
+  webhook_id: Generated<number>;
+  name: string;
+  url: string;
+  /** HMAC-SHA256 key for the signature header. */
+  secret: string;
+  /** JSON array of event types, or ["*"]. */
+  events: string;
+  model_name: string | null;
+  active: number;
+  /** Last registry event seq this webhook has looked at. */
+  cursor: number;
+  created_by: string;
+  creation_time: number;
+}
+export interface WebhookDeliveriesTable {
+  delivery_id: Generated<number>;
+  webhook_id: number;
+  event_seq: number;
+  body: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  next_attempt_time: number;
+  locked_until: number;
+  creation_time: number;
+  finished_time: number | null;
+}
+export interface WebhookAttemptsTable {
+  delivery_id: number;
+  attempt: number;
+  time: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+}
 
 export interface DB {
   experiments: ExperimentsTable;
@@ -209,4 +247,7 @@ export interface DB {
   experiment_permissions: ExperimentPermissionsTable;
   model_permissions: ModelPermissionsTable;
   audit_log: AuditLogTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

@@ -202,6 +202,15 @@ export const ACCESS_RULES: Record<string, Rule> = {
   "DELETE /api/keel/v1/permissions": { need: MANAGE, of: (m) => resourceParam(reqString(m, "resource")) },
   "GET /api/keel/v1/audit": { admin: true },
   "GET /api/keel/v1/audit/verify": { admin: true },
+
+  // Webhooks on the registry feed (admins: they make the server call out)
+  "GET /api/keel/v1/webhooks": { admin: true },
+  "POST /api/keel/v1/webhooks": { admin: true, about: (m) => `webhook:${optString(m, "name") ?? ""}` },
+  "GET /api/keel/v1/webhooks/:name": { admin: true },
+  "PATCH /api/keel/v1/webhooks/:name": { admin: true },
+  "DELETE /api/keel/v1/webhooks/:name": { admin: true },
+  "GET /api/keel/v1/webhooks/:name/deliveries": { admin: true },
+  "POST /api/keel/v1/webhooks/:name/deliveries/:id/redeliver": { admin: true },
 };
 
 /** `experiment:<id>` or `registered_model:<name>` (also `model:<name>`), as the permissions API takes them. */

@@ -18,6 +18,12 @@ export interface EventFeed {
   wait(after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<RegistryEvent[]>;
   /** A write in this process committed: wake the waiters now instead of at the next poll. */
   notify(): void;
+  /** Another process says it committed (Redis pub/sub): wake the waiters, but do not pass it on again. */
+  notifyRemote(): void;
+  /** Called on every local commit (to publish it to other processes). Returns an unsubscribe function. */
+  onLocalCommit(listener: () => void): () => void;
+  /** Called on every local commit and every remote notification (consumers such as webhook delivery). */
+  onChange(listener: () => void): () => void;
   /** Ends every wait (each answers with what it has) and refuses to start new ones. */
   close(): void;
   /** Readers waiting now (for metrics, and to check that hung-up readers are let go). */
@@ -31,6 +37,21 @@ interface Waiter {
 
 export function createEventFeed({ read, lastSeq, pollMs = 200 }: EventFeedDeps): EventFeed {
   const waiters = new Set<Waiter>();
+  const localListeners = new Set<() => void>();
+  const changeListeners = new Set<() => void>();
+  const subscribe = (set: Set<() => void>, l: () => void) => {
+    set.add(l);
+    return () => void set.delete(l);
+  };
+  const call = (set: Set<() => void>) => {
+    for (const l of set) {
+      try {
+        l();
+      } catch {
+        // A listener's failure is its own; the write has committed.
+      }
+    }
+  };
   let poller: NodeJS.Timeout | undefined;
   let polling = false;
   let closed = false;
@@ -88,7 +109,17 @@ export function createEventFeed({ read, lastSeq, pollMs = 200 }: EventFeedDeps):
         await sleep(after, left, signal);
       }
     },
-    notify: wakeAll,
+    notify() {
+      wakeAll();
+      call(localListeners);
+      call(changeListeners);
+    },
+    notifyRemote() {
+      wakeAll();
+      call(changeListeners);
+    },
+    onLocalCommit: (l) => subscribe(localListeners, l),
+    onChange: (l) => subscribe(changeListeners, l),
     close() {
       closed = true;
       wakeAll();

@@ -12,8 +12,14 @@ export type { RegistryService } from "./service.js";
  * Builds the registry domain on a database; it reads runs through the tracking service, never its store,
  * and model files (for signatures) through the artifact service.
  */
-export function createRegistry(database: Database, tracking: TrackingService, now: () => number = Date.now, files?: ModelFiles): RegistryService {
+export function createRegistry(
+  database: Database,
+  tracking: TrackingService,
+  now: () => number = Date.now,
+  files?: ModelFiles,
+  opts: { eventPollMs?: number } = {},
+): RegistryService {
   const store = createSqlRegistryStore(database);
-  const feed = createEventFeed({ read: (after, limit) => store.events(after, limit), lastSeq: () => store.lastEventSeq() });
+  const feed = createEventFeed({ read: (after, limit) => store.events(after, limit), lastSeq: () => store.lastEventSeq(), pollMs: opts.eventPollMs });
   return createRegistryService({ store, tracking, feed, signatures: createSqlSignatureStore(database), files, now });
 }

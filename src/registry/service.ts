@@ -210,6 +210,16 @@ export function createRegistryService({ store, tracking, feed, signatures, files
       return feed.wait(after, Math.min(limit, LIMITS.eventsPerRead), Math.min(waitMs, LIMITS.eventWaitMs), signal);
     },
 
+    /** Local commits (for publishing to other processes); see EventFeed. */
+    onLocalCommit: (l: () => void): (() => void) => feed.onLocalCommit(l),
+    /** Every new event, local or announced by another process. */
+    onChange: (l: () => void): (() => void) => feed.onChange(l),
+    /** Another process committed registry events (Redis pub/sub). */
+    notifyRemote: (): void => feed.notifyRemote(),
+
+    /** The newest event's sequence number (0 when there are none). */
+    lastEventSeq: (): Promise<number> => store.lastEventSeq(),
+
     /** Readers waiting for events now. */
     eventWaiters: (): number => feed.waiting(),
 

@@ -15,7 +15,10 @@ import { registerKeelTrackingRoutes } from "../tracking/keel-routes.js";
 import { registerTrackingRoutes } from "../tracking/routes.js";
 import { frameworkErrors, installErrorHandling } from "./error-handler.js";
 import { installInputGuard } from "./input-guard.js";
+import { createWebhooks, type WebhookService, type WebhookTuning } from "../webhooks/index.js";
+import { registerWebhookRoutes } from "../webhooks/routes.js";
 import { installMetrics } from "./metrics.js";
+import { connectRedisBus } from "./redis-bus.js";
 import { VERSION } from "./version.js";
 
 export interface AppOptions {
@@ -29,6 +32,12 @@ export interface AppOptions {
   auth?: { enabled: boolean; defaultPermission?: Level };
   /** Serve HTTPS with this certificate and key (PEM). */
   https?: { cert: Buffer; key: Buffer };
+  /** Redis for cross-process event notifications (optional: the database poll works without it). */
+  redisUrl?: string;
+  /** How often waiting event readers poll the database for other processes' events (default 200 ms). */
+  eventPollMs?: number;
+  /** Webhook delivery timing (tests shorten the retry backoff). */
+  webhooks?: WebhookTuning;
 }
 
 export interface KeelApp {
@@ -37,6 +46,7 @@ export interface KeelApp {
   artifacts: ArtifactService;
   registry: RegistryService;
   governance: GovernanceService;
+  webhooks: WebhookService;
   /** Every route with the access rule that guards it (the role-matrix test walks these). */
   routes: GuardedRoute[];
 }
@@ -65,8 +75,23 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   const tracking = createTracking(opts.database, opts.now);
   const artifacts = createArtifacts(opts.artifacts, tracking);
   // The registry reads model files (signatures) through the artifact service, never the filesystem.
-  const registry = createRegistry(opts.database, tracking, opts.now, artifacts);
+  const registry = createRegistry(opts.database, tracking, opts.now, artifacts, { eventPollMs: opts.eventPollMs });
   const governance = createGovernance({ database: opts.database, tracking, registry, now: opts.now, defaultPermission: opts.auth?.defaultPermission });
+  const webhooks = createWebhooks({
+    database: opts.database,
+    registry,
+    now: opts.now ?? Date.now,
+    userAgent: `Keel-Webhooks/${VERSION}`,
+    tuning: opts.webhooks,
+    onError: (err) => app.log.warn({ err }, "webhook delivery pass failed; retrying at the next poll"),
+  });
+  registry.onChange(() => webhooks.worker.kick());
+  app.addHook("onReady", async () => webhooks.worker.start());
+  app.addHook("preClose", async () => webhooks.worker.stop());
+  if (opts.redisUrl) {
+    const bus = await connectRedisBus(opts.redisUrl, registry, app.log);
+    app.addHook("onClose", async () => bus.close());
+  }
   // Before any route: the guard wraps every route's handler as it is registered.
   const routes = installGuard(app, { database: opts.database, governance, authEnabled: opts.auth?.enabled ?? false });
   // While draining on shutdown, tell keep-alive clients (the MLflow client keeps a session) to hang up after
@@ -110,8 +135,9 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
       await registerKeelTrackingRoutes(scope, tracking);
       await registerKeelRegistryRoutes(scope, registry);
       await registerGovernanceRoutes(scope, governance, opts.database);
+      await registerWebhookRoutes(scope, webhooks.service);
     },
     { prefix: KEEL_PREFIX },
   );
-  return { app, tracking, artifacts, registry, governance, routes };
+  return { app, tracking, artifacts, registry, governance, webhooks: webhooks.service, routes };
 }

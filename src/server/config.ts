@@ -20,6 +20,7 @@ export interface ServerConfig {
   defaultPermission: "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS";
   tlsCert?: string;
   tlsKey?: string;
+  redisUrl?: string;
 }
 
 export const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost", "[::1]"]);

@@ -60,6 +60,7 @@ const FLAGS: [string, string][] = [
   ["--default-permission", "KEEL_DEFAULT_PERMISSION"],
   ["--tls-cert", "KEEL_TLS_CERT"],
   ["--tls-key", "KEEL_TLS_KEY"],
+  ["--redis-url", "KEEL_REDIS_URL"],
 ];
 
 describe(`keel server (${dbKind})`, () => {

@@ -54,10 +54,12 @@ export function testArtifactStore(dataDir: string) {
   return createFsArtifactStore({ root: join(dataDir, "artifacts"), uploadsDir: join(dataDir, "artifact-uploads") });
 }
 
-export async function startTestApp(opts: { now?: () => number; auth?: AppOptions["auth"] } = {}): Promise<TestApp> {
+export type TestAppOptions = Partial<Pick<AppOptions, "now" | "auth" | "redisUrl" | "webhooks" | "eventPollMs">>;
+
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await freshDb();
   const database = await openDatabase({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
-  const built = await buildApp({ database, artifacts: await testArtifactStore(db.dataDir), now: opts.now, auth: opts.auth });
+  const built = await buildApp({ database, artifacts: await testArtifactStore(db.dataDir), ...opts });
   const url = await built.app.listen({ host: "127.0.0.1", port: 0 });
   return {
     ...built,

@@ -156,6 +156,7 @@ function templates(path: string): Template {
     "/runs/compare": { run_ids: [r0, r1], metric_keys: ["loss", "nan_metric"], max_points: 10, method: "lttb", x_axis: "step", full_resolution: false },
     "/experiments/keys": { experiment_ids: [e0, e1] },
     "/lineage": { run_id: r0, max_results: 10 },
+    "/webhooks": { name: uniq(), url: "http://127.0.0.1:9/hook", events: ["model_created"], model: "m" },
     "/users": { username: uniq(), password: "correct-horse-battery", is_admin: false },
     "/groups": { name: uniq() },
     "/tokens": { name: "fuzz", expires_in: "30d", username: "nobody-here" },
@@ -189,7 +190,7 @@ describe("Keel routes", () => {
     expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(["POST /api/keel/v1/runs/compare", "GET /api/keel/v1/experiments/keys"]));
     for (const r of routes) {
       // Path parameters ({id}) get junk too.
-      const concrete = r.path.replace("{version}", "1").replace(/\{[^}]+\}/g, () => encodeURIComponent(seed.runIds[0]));
+      const concrete = r.path.replace("{version}", "1").replace("{id}", "1").replace(/\{[^}]+\}/g, () => encodeURIComponent(seed.runIds[0]));
       await fuzzRoute(r.method, concrete, templates(r.path.slice(KEEL_PREFIX.length)), RUNS_PRIMARY, true, heal);
     }
   });
