@@ -52,7 +52,7 @@ export function adminCommand(): Command {
   sub("set-password", "Set a user's password, read from standard input")
     .argument("<username>")
     .action(
-      run("set-password", async (d, o, username) => {
+      run("set-password", async (d, _o, username) => {
         await d.governance.setPassword(username, await readStdin());
         console.log(`Password of '${username}' changed.`);
       }),
@@ -61,7 +61,7 @@ export function adminCommand(): Command {
     .argument("<username>")
     .argument("<true|false>")
     .action(
-      run("set-admin", async (d, o, username, flag) => {
+      run("set-admin", async (d, _o, username, flag) => {
         if (flag !== "true" && flag !== "false") throw new Error("the second argument must be true or false");
         await d.governance.setAdmin(username, flag === "true");
         console.log(`'${username}' is ${flag === "true" ? "now" : "no longer"} an admin.`);
@@ -70,7 +70,7 @@ export function adminCommand(): Command {
   sub("delete-user", "Delete a user with their tokens and grants")
     .argument("<username>")
     .action(
-      run("delete-user", async (d, o, username) => {
+      run("delete-user", async (d, _o, username) => {
         await d.governance.deleteUser(username);
         console.log(`Deleted user '${username}'.`);
       }),
@@ -95,7 +95,7 @@ export function adminCommand(): Command {
   sub("revoke-token", "Revoke an API token by id")
     .argument("<token-id>")
     .action(
-      run("revoke-token", async (d, o, id) => {
+      run("revoke-token", async (d, _o, id) => {
         const n = Number(id);
         if (!Number.isSafeInteger(n) || n < 1) throw new Error("the token id must be a positive integer");
         await d.governance.revokeToken({ userId: 0, username: d.actor, isAdmin: true, groupIds: [], via: "none" }, n);
@@ -105,7 +105,7 @@ export function adminCommand(): Command {
   sub("create-group", "Create a group")
     .argument("<group>")
     .action(
-      run("create-group", async (d, o, group) => {
+      run("create-group", async (d, _o, group) => {
         await d.governance.createGroup(group);
         console.log(`Created group '${group}'.`);
       }),
@@ -114,7 +114,7 @@ export function adminCommand(): Command {
     .argument("<group>")
     .argument("<username>")
     .action(
-      run("add-member group", async (d, o, group, username) => {
+      run("add-member group", async (d, _o, group, username) => {
         await d.governance.setMembership(group, username, true);
         console.log(`Added '${username}' to '${group}'.`);
       }),
