@@ -1,8 +1,13 @@
 import { Command } from "commander";
 import { VERSION } from "../server/version.js";
 import { adminCommand } from "./admin.js";
+import { artifactsCommand } from "./artifacts.js";
 import { auditCommand } from "./audit.js";
+import { experimentsCommand } from "./experiments.js";
 import { gcCommand } from "./gc.js";
+import { importCommand } from "./import.js";
+import { modelsCommand } from "./models.js";
+import { runsCommand } from "./runs.js";
 import { serverCommand } from "./server.js";
 
 const program = new Command("keel")
@@ -11,7 +16,12 @@ const program = new Command("keel")
   .addCommand(serverCommand())
   .addCommand(gcCommand())
   .addCommand(adminCommand())
-  .addCommand(auditCommand());
+  .addCommand(auditCommand())
+  .addCommand(experimentsCommand())
+  .addCommand(runsCommand())
+  .addCommand(modelsCommand())
+  .addCommand(artifactsCommand())
+  .addCommand(importCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keel: ${(err as Error).message}`);

@@ -1,1 +1,17 @@
-export { type ComparedSeries, KeelApiError, KeelClient, type KeelClientOptions, resolveServerUrl, type WireMetric, type WireRun } from "./client.js";
+export {
+  ARTIFACTS_API,
+  credentialsFromEnv,
+  encodePath,
+  filterString,
+  type HttpMethod,
+  KEEL_API,
+  KeelClient,
+  type KeelClientOptions,
+  MLFLOW_API,
+  metricNumber,
+  proxiedArtifactPath,
+  resolveServerUrl,
+  wireNumber,
+} from "./client.js";
+export { KeelApiError, KeelNetworkError } from "./errors.js";
+export type * from "./types.js";
