@@ -6,6 +6,7 @@ import { migration003 } from "./migrations/003-registry.js";
 import { migration004 } from "./migrations/004-governance.js";
 import { migration005 } from "./migrations/005-model-signatures.js";
 import { migration006 } from "./migrations/006-webhooks.js";
+import { migration007 } from "./migrations/007-deployments.js";
 
 /**
  * Runs at every start, so it must be idempotent and safe when several processes start at once.
@@ -23,6 +24,7 @@ export async function migrateToLatest(database: Database): Promise<void> {
     "004-governance": migration004(database.kind),
     "005-model-signatures": migration005(database.kind),
     "006-webhooks": migration006(database.kind),
+    "007-deployments": migration007(database.kind),
   };
   const migrator = new Migrator({
     db: database.db,

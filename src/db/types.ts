@@ -221,6 +221,29 @@ export interface WebhookAttemptsTable {
   error: string | null;
   response_excerpt: string | null;
 }
+/** Deployments (migration 007). */
+export interface DeploymentsTable {
+  name: string;
+  /** JSON DeploymentSpec. */
+  spec: string;
+  generation: number;
+  created_by: string;
+  creation_time: number;
+  last_updated_time: number;
+}
+export interface PredictionLogTable {
+  id: Generated<number>;
+  time: number;
+  request_id: string;
+  deployment: string;
+  variant: string;
+  model_version: string;
+  latency_ms: number;
+  shadow_of: string | null;
+  error: string | null;
+  inputs: string;
+  outputs: string;
+}
 
 export interface DB {
   experiments: ExperimentsTable;
@@ -250,4 +273,6 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  deployments: DeploymentsTable;
+  prediction_log: PredictionLogTable;
 }

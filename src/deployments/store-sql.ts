@@ -1,0 +1,117 @@
+import { sql } from "kysely";
+import type { Database } from "../db/database.js";
+import { isUniqueViolation } from "../db/dialect.js";
+import { writeTx } from "../db/write-tx.js";
+import type { PredictionRecord } from "./prediction-log.js";
+import type { DeploymentSpec } from "./spec.js";
+
+export interface DeploymentRow {
+  name: string;
+  spec: DeploymentSpec;
+  generation: number;
+  created_by: string;
+  creation_time: number;
+  last_updated_time: number;
+}
+
+const row = (r: { name: string; spec: string; generation: number; created_by: string; creation_time: number; last_updated_time: number }): DeploymentRow => ({
+  ...r,
+  spec: JSON.parse(r.spec) as DeploymentSpec,
+  generation: Number(r.generation),
+  creation_time: Number(r.creation_time),
+  last_updated_time: Number(r.last_updated_time),
+});
+
+export function createDeploymentStore(database: Database) {
+  const db = database.db;
+  return {
+    async create(spec: DeploymentSpec, by: string, now: number): Promise<DeploymentRow | undefined> {
+      try {
+        await writeTx(database, async (tx) => {
+          const gen = await tx.selectFrom("deployments").select((eb) => eb.fn.max("generation").as("g")).executeTakeFirst();
+          await tx
+            .insertInto("deployments")
+            .values({ name: spec.name, spec: JSON.stringify(spec), generation: Number(gen?.g ?? 0) + 1, created_by: by, creation_time: now, last_updated_time: now })
+            .execute();
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) return undefined;
+        throw err;
+      }
+      return this.get(spec.name);
+    },
+    async get(name: string): Promise<DeploymentRow | undefined> {
+      const r = await db.selectFrom("deployments").selectAll().where("name", "=", name).executeTakeFirst();
+      return r ? row(r) : undefined;
+    },
+    async list(): Promise<DeploymentRow[]> {
+      return (await db.selectFrom("deployments").selectAll().orderBy("name").execute()).map(row);
+    },
+    /** Replaces the spec; false when there is no such deployment. */
+    async replace(spec: DeploymentSpec, now: number): Promise<boolean> {
+      return writeTx(database, async (tx) => {
+        const gen = await tx.selectFrom("deployments").select((eb) => eb.fn.max("generation").as("g")).executeTakeFirst();
+        const res = await tx
+          .updateTable("deployments")
+          .set({ spec: JSON.stringify(spec), generation: Number(gen?.g ?? 0) + 1, last_updated_time: now })
+          .where("name", "=", spec.name)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) > 0;
+      });
+    },
+    async remove(name: string): Promise<boolean> {
+      const res = await writeTx(database, (tx) => tx.deleteFrom("deployments").where("name", "=", name).executeTakeFirst());
+      return Number(res.numDeletedRows) > 0;
+    },
+    /** The newest generation and how many deployments exist: replicas compare it to notice changes (and deletions). */
+    async fingerprint(): Promise<string> {
+      const r = await db
+        .selectFrom("deployments")
+        .select((eb) => [eb.fn.max("generation").as("g"), eb.fn.countAll().as("n")])
+        .executeTakeFirst();
+      return `${Number(r?.g ?? 0)}:${Number(r?.n ?? 0)}`;
+    },
+
+    async appendPredictions(records: PredictionRecord[]): Promise<void> {
+      if (!records.length) return;
+      // Not an audited change: predictions are data, written outside any request's audit scope.
+      for (let i = 0; i < records.length; i += 200) {
+        await db
+          .insertInto("prediction_log")
+          .values(
+            records.slice(i, i + 200).map((r) => ({
+              time: r.time,
+              request_id: r.requestId,
+              deployment: r.deployment,
+              variant: r.variant,
+              model_version: r.modelVersion,
+              latency_ms: r.latencyMs,
+              shadow_of: r.shadowOf ?? null,
+              error: r.error ?? null,
+              inputs: JSON.stringify(r.inputs ?? null),
+              outputs: JSON.stringify(r.outputs ?? null),
+            })),
+          )
+          .execute();
+      }
+    },
+    async predictions(deployment: string, limit: number, beforeId?: number) {
+      let q = db.selectFrom("prediction_log").selectAll().where("deployment", "=", deployment);
+      if (beforeId !== undefined) q = q.where("id", "<", beforeId);
+      const rows = await q.orderBy("id", "desc").limit(limit).execute();
+      return rows.map((r) => ({ ...r, id: Number(r.id), time: Number(r.time), inputs: JSON.parse(r.inputs) as unknown, outputs: JSON.parse(r.outputs) as unknown }));
+    },
+  };
+}
+
+export type DeploymentStore = ReturnType<typeof createDeploymentStore>;
+
+/** Reads feature rows by key from a table in Keel's database (identifiers were checked by the spec parser). */
+export async function lookupFeatureRows(database: Database, table: string, keyColumn: string, columns: string[], keys: (string | number)[]): Promise<Map<string, (number | null)[]>> {
+  const out = new Map<string, (number | null)[]>();
+  if (!keys.length) return out;
+  const cols = sql.join(columns.map((c) => sql.ref(c)));
+  const res = await sql<Record<string, unknown>>`select ${sql.ref(keyColumn)} as k, ${cols} from ${sql.table(table)} where ${sql.ref(keyColumn)} in (${sql.join(keys)})`.execute(database.db);
+  for (const r of res.rows) out.set(String(r.k), columns.map((c) => (r[c] === null || r[c] === undefined ? null : Number(r[c]))));
+  return out;
+}
