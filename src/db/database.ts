@@ -44,15 +44,35 @@ export interface Database {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const url = opts.databaseUrl;
-  const database =
-    url && /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10) : openSqlite(sqlitePath(url, opts.dataDir), opts.durability ?? "normal");
-  try {
-    await migrateToLatest(database);
-  } catch (err) {
-    await database.close();
-    throw err;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const database = openPostgres(url, opts.poolSize ?? 10);
+    try {
+      await migrateToLatest(database);
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+    return database;
   }
-  return database;
+  const file = sqlitePath(url, opts.dataDir);
+  // Several processes opening one fresh file: switching it to WAL and the first migration take locks for
+  // which SQLite does not always wait out the busy timeout (it answers "database is locked" at once to
+  // avoid deadlocks). Those are safe to retry from the start, with a backoff, for a while.
+  const deadline = Date.now() + 15_000;
+  for (let attempt = 0; ; attempt++) {
+    let database: Database | undefined;
+    try {
+      database = openSqlite(file, opts.durability ?? "normal");
+      await migrateToLatest(database);
+      return database;
+    } catch (err) {
+      await database?.close();
+      const code = (err as { code?: unknown }).code;
+      const busy = typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+      if (!busy || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
 }
 
 function sqlitePath(url: string | undefined, dataDir: string): string {
@@ -67,16 +87,21 @@ function sqlitePath(url: string | undefined, dataDir: string): string {
 
 function openSqlite(file: string, durability: Durability): Database {
   const raw = new SQLite(file);
-  // The busy timeout first: switching a fresh file to WAL takes a lock another process may hold.
-  raw.pragma("busy_timeout = 10000");
-  raw.pragma("journal_mode = WAL");
-  raw.pragma("foreign_keys = ON");
-  // WAL + NORMAL: a commit survives a process crash (kill -9); FULL also survives power loss.
-  raw.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
-  raw.pragma("cache_size = -65536");
-  raw.pragma("temp_store = MEMORY");
-  // MLflow documents LIKE as case-sensitive (ILIKE is the insensitive one), as Postgres does.
-  raw.pragma("case_sensitive_like = ON");
+  try {
+    // The busy timeout first: switching a fresh file to WAL takes a lock another process may hold.
+    raw.pragma("busy_timeout = 10000");
+    raw.pragma("journal_mode = WAL");
+    raw.pragma("foreign_keys = ON");
+    // WAL + NORMAL: a commit survives a process crash (kill -9); FULL also survives power loss.
+    raw.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+    raw.pragma("cache_size = -65536");
+    raw.pragma("temp_store = MEMORY");
+    // MLflow documents LIKE as case-sensitive (ILIKE is the insensitive one), as Postgres does.
+    raw.pragma("case_sensitive_like = ON");
+  } catch (err) {
+    raw.close();
+    throw err;
+  }
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
   let closed = false;
   return {
