@@ -16,7 +16,10 @@ export function createRouter(spec: DeploymentSpec, random: () => number = Math.r
   const total = served.reduce((a, v) => a + v.weight, 0);
   const cumulative: number[] = [];
   let acc = 0;
-  for (const v of served) cumulative.push((acc += v.weight / total));
+  for (const v of served) {
+    acc += v.weight / total;
+    cumulative.push(acc);
+  }
   const shadow = spec.shadow ? spec.variants.find((v) => v.name === spec.shadow?.variant) : undefined;
 
   const at = (u: number): VariantSpec => {

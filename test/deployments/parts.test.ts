@@ -49,7 +49,10 @@ describe("deployment spec", () => {
 describe("router", () => {
   it("splits traffic by weight", () => {
     let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed - 1) / 2147483646;
+    };
     const router = createRouter(parseDeploymentSpec(base), random);
     const counts: Record<string, number> = {};
     for (let i = 0; i < 20_000; i++) {
