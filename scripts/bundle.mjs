@@ -12,7 +12,7 @@ await build({
   format: "esm",
   target: "node20",
   // The AWS SDK is loaded only for s3:// artifacts: keep its 1.5 MB out of every start.
-  external: ["better-sqlite3", "pg-native", "@fastify/swagger-ui", "@aws-sdk/*"],
+  external: ["better-sqlite3", "pg-native", "@fastify/swagger-ui", "@aws-sdk/*", "onnxruntime-node"],
   // Bundled CommonJS dependencies call require(); give the ES module one.
   banner: { js: "import { createRequire as __keelRequire } from 'node:module'; const require = __keelRequire(import.meta.url);" },
   logLevel: "warning",

@@ -8,12 +8,14 @@ import { gcCommand } from "./gc.js";
 import { importCommand } from "./import.js";
 import { modelsCommand } from "./models.js";
 import { runsCommand } from "./runs.js";
+import { serveCommand } from "./serve.js";
 import { serverCommand } from "./server.js";
 
 const program = new Command("keel")
   .description("Keel: self-hosted production ML platform (MLflow-compatible tracking server and more)")
   .version(VERSION)
   .addCommand(serverCommand())
+  .addCommand(serveCommand())
   .addCommand(gcCommand())
   .addCommand(adminCommand())
   .addCommand(auditCommand())

@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { isLoopback } from "../server/config.js";
+import { localModel } from "../serving/local-model.js";
+import { ModelLoadError, ModelRuntime } from "../serving/runtime.js";
+import { buildServeApp } from "../serving/serve-app.js";
+import type { ServeConfig } from "./serve.js";
+
+function fail(message: string, code = 2): never {
+  console.error(`keel serve: ${message}`);
+  process.exit(code);
+}
+
+export async function runServe(cfg: ServeConfig): Promise<void> {
+  if (cfg.model.startsWith("models:/")) {
+    fail(
+      `serving a registered model (${cfg.model}) is not available yet: it arrives with deployments. For now download the .onnx (keel artifacts download <run-id> <path>) and serve the file.`,
+    );
+  }
+  if (!isLoopback(cfg.host) && !cfg.tokenFile && !cfg.insecureNoAuth) {
+    fail(
+      `Refusing to listen on ${cfg.host} without authentication: anyone who can reach this address could use the model. Pass --token-file <file> (clients then send 'Authorization: Bearer <token>'), bind to 127.0.0.1, or pass --insecure-no-auth (KEEL_INSECURE_NO_AUTH=1) if a trusted network or proxy guards it.`,
+    );
+  }
+  let token: string | undefined;
+  if (cfg.tokenFile) {
+    try {
+      token = readFileSync(cfg.tokenFile, "utf8").trim();
+    } catch (err) {
+      fail(`cannot read --token-file ${cfg.tokenFile}: ${(err as Error).message}`);
+    }
+    if (!token || /\s/.test(token)) fail(`--token-file ${cfg.tokenFile} must hold one token (no spaces); it is ${token ? "not one word" : "empty"}.`);
+  }
+  const name = cfg.name ?? basename(cfg.model).replace(/\.onnx$/i, "");
+  if (!name || name.includes("/") || name.length > 256) fail(`the model name '${name}' cannot be used in /v2/models/<name>: pick one with --name.`);
+
+  let runtime: ModelRuntime;
+  try {
+    runtime = await ModelRuntime.load({ path: cfg.model }, { intraOpThreads: cfg.intraOpThreads, interOpThreads: cfg.interOpThreads });
+  } catch (err) {
+    fail(err instanceof ModelLoadError ? err.message : `cannot load ${cfg.model}: ${(err as Error).message}`);
+  }
+  const model = localModel(runtime, { name, inputPolicy: { allowNonFinite: !cfg.rejectNonFinite } });
+  const app = await buildServeApp({ model, token, logger: { level: cfg.logLevel }, maxBodyBytes: cfg.maxBodyBytes });
+  if (runtime.warmup && !runtime.warmup.ok) app.log.warn({ model: name, error: runtime.warmup.error }, "warm-up run failed; the model is served anyway");
+  if (runtime.skippedOutputs.length) app.log.warn({ model: name, outputs: runtime.skippedOutputs }, "outputs that are not tensors are not served");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, "shutting down: draining in-flight requests");
+    const force = setTimeout(() => {
+      app.log.warn("shutdown timeout reached; exiting with requests still in flight");
+      process.exit(1);
+    }, cfg.shutdownTimeoutMs);
+    force.unref();
+    await app.close();
+    await runtime.dispose();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  try {
+    const address = await app.listen({ host: cfg.host, port: cfg.port });
+    const spec = (s: { name: string; datatype: string; shape: number[] }) => `${s.name}: ${s.datatype}[${s.shape.join(",")}]`;
+    app.log.info(
+      { address, model: name, inputs: runtime.inputs.map(spec), outputs: runtime.outputs.map(spec), warmup_ms: runtime.warmup?.ms, auth: token !== undefined },
+      "keel serve listening",
+    );
+    if (process.stdout.isTTY) {
+      console.log(
+        `\n  Serving '${name}' at ${address}\n  Open Inference Protocol: ${address}/v2/models/${encodeURIComponent(name)}/infer\n  MLflow scoring: ${address}/invocations\n`,
+      );
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    await runtime.dispose();
+    fail(`cannot listen on ${cfg.host}:${cfg.port}: ${e.code === "EADDRINUSE" ? "the port is in use (pick another with --port)" : e.message}`, 1);
+  }
+}
