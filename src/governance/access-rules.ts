@@ -18,11 +18,16 @@ import type { ResourceRef } from "./service.js";
  * `creates` names the resource a successful call created: its creator gets MANAGE on it.
  * `reads` marks a POST that changes nothing (searches), so it is not audited.
  */
+/** What rules may ask of the running server (deployments name the models they serve). */
+export interface AccessContext {
+  deploymentModels(name: string): string[];
+}
+
 export type Rule =
   | { public: true }
   | { user: true; reads?: boolean; creates?: (m: Message, out: unknown) => ResourceRef | undefined; about?: (m: Message) => string }
   | { admin: true; reads?: boolean; about?: (m: Message) => string }
-  | { need: Level; of: (m: Message, req: FastifyRequest) => ResourceRef | ResourceRef[]; reads?: boolean };
+  | { need: Level; of: (m: Message, req: FastifyRequest, ctx: AccessContext) => ResourceRef | ResourceRef[]; reads?: boolean };
 
 /** What a route reads its arguments from: the query string for GET (and body-less DELETE), else the JSON body. */
 export function inputOf(req: FastifyRequest): Message {
@@ -211,7 +216,43 @@ export const ACCESS_RULES: Record<string, Rule> = {
   "DELETE /api/keel/v1/webhooks/:name": { admin: true },
   "GET /api/keel/v1/webhooks/:name/deliveries": { admin: true },
   "POST /api/keel/v1/webhooks/:name/deliveries/:id/redeliver": { admin: true },
+
+  // Serving: a deployment is guarded by the models it serves (READ to call it, EDIT to change it)
+  "GET /v2": { public: true },
+  "GET /v2/health/live": { public: true },
+  "GET /v2/health/ready": { public: true },
+  "GET /v2/models/:model": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "model") },
+  "GET /v2/models/:model/ready": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "model") },
+  "POST /v2/models/:model/infer": { need: READ, reads: true, of: (_m, req, ctx) => deploymentRefs(req, ctx, "model") },
+  "GET /v2/models/:model/versions/:version": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "model") },
+  "GET /v2/models/:model/versions/:version/ready": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "model") },
+  "POST /v2/models/:model/versions/:version/infer": { need: READ, reads: true, of: (_m, req, ctx) => deploymentRefs(req, ctx, "model") },
+  "GET /api/keel/v1/deployments": { user: true },
+  "POST /api/keel/v1/deployments": { need: EDIT, of: (m) => specModels(m) },
+  "GET /api/keel/v1/deployments/:name": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "name") },
+  "PUT /api/keel/v1/deployments/:name": { need: EDIT, of: (m, req, ctx) => [...deploymentRefs(req, ctx, "name"), ...specModels(m)] },
+  "PATCH /api/keel/v1/deployments/:name": { need: EDIT, of: (m, req, ctx) => [...deploymentRefs(req, ctx, "name"), ...specModels(m)] },
+  "DELETE /api/keel/v1/deployments/:name": { need: EDIT, of: (_m, req, ctx) => deploymentRefs(req, ctx, "name") },
+  "GET /api/keel/v1/deployments/:name/predictions": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "name") },
+  "POST /api/keel/v1/deployments/:deployment/invocations": { need: READ, reads: true, of: (_m, req, ctx) => deploymentRefs(req, ctx, "deployment") },
+  "GET /api/keel/v1/deployments/:deployment/ping": { public: true },
+  "GET /api/keel/v1/deployments/:deployment/health": { public: true },
+  "GET /api/keel/v1/deployments/:deployment/version": { public: true },
 };
+
+function deploymentRefs(req: FastifyRequest, ctx: AccessContext, param: string): ResourceRef[] {
+  const name = (req.params as Record<string, string>)[param] ?? "";
+  return ctx.deploymentModels(name).map((model) => ({ kind: "registered_model", name: model }));
+}
+
+/** The models a deployment spec in a request body names (the spec parser checks the rest). */
+function specModels(m: Message): ResourceRef[] {
+  const variants = Array.isArray(m.variants) ? m.variants : [];
+  return variants
+    .map((v) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>).model : undefined))
+    .filter((x): x is string => typeof x === "string")
+    .map((name) => ({ kind: "registered_model", name }));
+}
 
 /** `experiment:<id>` or `registered_model:<name>` (also `model:<name>`), as the permissions API takes them. */
 export function resourceParam(spec: string): ResourceRef {

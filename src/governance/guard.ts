@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { type RequestAccess, requestAccess } from "../core/visibility.js";
 import type { Database } from "../db/database.js";
-import { type Rule, inputOf, ruleFor, ruleKey } from "./access-rules.js";
+import { type AccessContext, inputOf, type Rule, ruleFor, ruleKey } from "./access-rules.js";
 import { appendAudit, summarizeRequest } from "./audit-chain.js";
 import { auditScope, type PendingAudit } from "./audit-context.js";
 import { ANONYMOUS, type Principal } from "./levels.js";
@@ -16,6 +16,8 @@ declare module "fastify" {
 
 export interface GuardOptions {
   database: Database;
+  /** What rules may ask of the running server. */
+  context?: AccessContext;
   governance: GovernanceService;
   /** Off: every request acts as `anonymous` with every right (loopback only; see server/config.ts). */
   authEnabled: boolean;
@@ -50,6 +52,7 @@ function refLabel(ref: ResourceRef): string {
  */
 export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedRoute[] {
   const { governance, database } = opts;
+  const context: AccessContext = opts.context ?? { deploymentModels: () => [] };
   const seen: GuardedRoute[] = [];
   app.decorateRequest("principal", null as unknown as Principal);
 
@@ -67,7 +70,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
         visibility: (kind) => governance.visibility(principal, kind),
         canReadModel: (name) => governance.canRead(principal, { kind: "registered_model", name }),
       };
-      const audit = auditEntry(req, rule, principal, route.url ?? "");
+      const audit = auditEntry(req, rule, principal, route.url ?? "", context);
       const call = () => handler.call(this, req, reply);
       const out = await requestAccess.run(access, () => (audit ? auditScope.run(audit, call) : call()));
       if (audit && !audit.written && reply.statusCode < 400) await appendAudit(database, audit);
@@ -117,21 +120,21 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
     if ("public" in rule || p.isAdmin) return;
     if ("user" in rule) return;
     if ("admin" in rule) throw permissionDenied(`Permission denied: ${req.method} ${req.routeOptions.url} is for admins; user '${p.username}' is not one.`);
-    const refs = rule.of(inputOf(req), req);
+    const refs = rule.of(inputOf(req), req, context);
     for (const ref of Array.isArray(refs) ? refs : [refs]) await governance.require(p, rule.need, ref);
   });
 
   return seen;
 }
 
-function auditEntry(req: FastifyRequest, rule: Rule | undefined, p: Principal, url: string): PendingAudit | undefined {
+function auditEntry(req: FastifyRequest, rule: Rule | undefined, p: Principal, url: string, context: AccessContext): PendingAudit | undefined {
   const method = req.method;
   if (!MUTATING.has(method) || (rule && "reads" in rule && rule.reads)) return undefined;
   const m = safeInput(req);
   let resource = "";
   if (rule && "need" in rule) {
     try {
-      const refs = rule.of(m, req);
+      const refs = rule.of(m, req, context);
       resource = (Array.isArray(refs) ? refs : [refs]).map(refLabel).join(",");
     } catch {
       resource = "";

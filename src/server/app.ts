@@ -15,6 +15,13 @@ import { registerKeelTrackingRoutes } from "../tracking/keel-routes.js";
 import { registerTrackingRoutes } from "../tracking/routes.js";
 import { frameworkErrors, installErrorHandling } from "./error-handler.js";
 import { installInputGuard } from "./input-guard.js";
+import { createDeploymentManager, type DeploymentManager } from "../deployments/manager.js";
+import { deploymentMetrics } from "../deployments/metrics.js";
+import { createPredictionLog } from "../deployments/prediction-log.js";
+import { registerDeploymentRoutes } from "../deployments/routes.js";
+import { createDeploymentStore } from "../deployments/store-sql.js";
+import { mlflowScoringRoutes } from "../serving/mlflow-routes.js";
+import { findModel, oipRoutes } from "../serving/oip-routes.js";
 import { createWebhooks, type WebhookService, type WebhookTuning } from "../webhooks/index.js";
 import { registerWebhookRoutes } from "../webhooks/routes.js";
 import { installMetrics } from "./metrics.js";
@@ -47,6 +54,7 @@ export interface KeelApp {
   registry: RegistryService;
   governance: GovernanceService;
   webhooks: WebhookService;
+  deployments: DeploymentManager;
   /** Every route with the access rule that guards it (the role-matrix test walks these). */
   routes: GuardedRoute[];
 }
@@ -92,8 +100,15 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     const bus = await connectRedisBus(opts.redisUrl, registry, app.log);
     app.addHook("onClose", async () => bus.close());
   }
+  // Created once the metrics registry exists (below); access rules ask it which models a deployment serves.
+  let deployments: DeploymentManager | undefined;
   // Before any route: the guard wraps every route's handler as it is registered.
-  const routes = installGuard(app, { database: opts.database, governance, authEnabled: opts.auth?.enabled ?? false });
+  const routes = installGuard(app, {
+    database: opts.database,
+    governance,
+    authEnabled: opts.auth?.enabled ?? false,
+    context: { deploymentModels: (name) => deployments?.modelsOf(name) ?? [] },
+  });
   // While draining on shutdown, tell keep-alive clients (the MLflow client keeps a session) to hang up after
   // their answer, so an idle socket does not hold the process open until the shutdown timeout.
   let closing = false;
@@ -103,8 +118,22 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   app.addHook("onSend", async (_req, reply) => {
     if (closing) reply.header("connection", "close");
   });
-  installMetrics(app, opts.database);
+  const metricsRegistry = installMetrics(app, opts.database);
   installInputGuard(app);
+  const manager = createDeploymentManager({
+    database: opts.database,
+    store: createDeploymentStore(opts.database),
+    registry,
+    artifacts,
+    predictions: createPredictionLog(),
+    metrics: deploymentMetrics(metricsRegistry, () => manager.queueDepths()),
+    now: opts.now ?? Date.now,
+    log: app.log,
+    pollMs: opts.eventPollMs === undefined ? undefined : Math.min(opts.eventPollMs, 1000),
+  });
+  deployments = manager;
+  app.addHook("onReady", async () => manager.start());
+  app.addHook("preClose", async () => manager.stop());
 
   app.get("/health", async (_req, reply) => reply.type("text/plain").send("OK"));
   app.get("/version", async (_req, reply) => reply.type("text/plain").send(VERSION));
@@ -119,6 +148,12 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   const versionPath = (name: string, version: number) => registry.artifactPath(name, version);
   await app.register(async (scope) => registerUiArtifactRoutes(scope, artifacts, { upload: false, versionPath }));
   await app.register(async (scope) => registerUiArtifactRoutes(scope, artifacts, { upload: true, versionPath }), { prefix: MLFLOW_PREFIXES[1] });
+
+  // Serving: the Open Inference Protocol at /v2 (model name = deployment name), MLflow scoring per deployment.
+  await app.register(oipRoutes({ repository: manager.repository }));
+  await app.register(mlflowScoringRoutes({ resolve: (req) => findModel(manager.repository, (req.params as { deployment: string }).deployment) }), {
+    prefix: `${KEEL_PREFIX}/deployments/:deployment`,
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -136,8 +171,9 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
       await registerKeelRegistryRoutes(scope, registry);
       await registerGovernanceRoutes(scope, governance, opts.database);
       await registerWebhookRoutes(scope, webhooks.service);
+      await registerDeploymentRoutes(scope, manager);
     },
     { prefix: KEEL_PREFIX },
   );
-  return { app, tracking, artifacts, registry, governance, webhooks: webhooks.service, routes };
+  return { app, tracking, artifacts, registry, governance, webhooks: webhooks.service, deployments: manager, routes };
 }

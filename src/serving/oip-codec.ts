@@ -88,7 +88,8 @@ export function decodeOipRequest(body: Buffer | undefined, headerLength: string 
   if (doc.id !== undefined && typeof doc.id !== "string") throw badInput("'id' must be a string.");
   const parameters = optionalObject(doc.parameters, "parameters");
   const binaryByDefault = optionalBool(parameters, "binary_data_output", "The request") ?? false;
-  if (!Array.isArray(doc.inputs) || doc.inputs.length === 0) throw badInput(`'inputs' must be a non-empty array; model '${meta.name}' needs ${meta.inputs.map((i) => `'${i.name}'`).join(", ")}.`);
+  // A model whose inputs all come from elsewhere (a deployment's feature lookup) takes an empty list.
+  if (!Array.isArray(doc.inputs) || (doc.inputs.length === 0 && meta.inputs.length > 0)) throw badInput(`'inputs' must be a non-empty array; model '${meta.name}' needs ${meta.inputs.map((i) => `'${i.name}'`).join(", ")}.`);
 
   let offset = 0;
   const inputs: Tensor[] = [];

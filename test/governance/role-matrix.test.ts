@@ -5,6 +5,7 @@
  * cannot leak into the next. Allowed means "got past the guard" (anything but 401/403: the request may
  * still be refused for its content); refused means exactly 401 (no credentials) or 403.
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACCESS_RULES, type Rule, ruleFor } from "../../src/governance/access-rules.js";
 import { atLeast, type Level } from "../../src/governance/levels.js";
@@ -45,7 +46,9 @@ interface Fixture {
   model: string;
 }
 
-async function fixture(): Promise<Fixture> {
+const ONNX = readFileSync(new URL("../fixtures/serving/mlp_small.onnx", import.meta.url));
+
+async function fixture(withDeployment: boolean): Promise<Fixture> {
   const admin = client(t.url, bearer(tokens.admin));
   const n = ++counter;
   const expName = `matrix-${n}`;
@@ -53,11 +56,17 @@ async function fixture(): Promise<Fixture> {
   const run = (await admin.post("runs/create", { experiment_id: exp })).body.run.info.run_id as string;
   await admin.post("runs/log-metric", { run_id: run, key: "loss", value: 1, timestamp: 1, step: 0 });
   await fetch(`${t.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/${run}/artifacts/model/f.txt`, { method: "PUT", headers: bearer(tokens.admin), body: "x" });
+  await fetch(`${t.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/${run}/artifacts/model/model.onnx`, { method: "PUT", headers: bearer(tokens.admin), body: ONNX });
   const model = `matrix-model-${n}`;
   const victim = `victim-${n}`;
   await t.governance.createUser(victim, undefined, false);
   await admin.post("registered-models/create", { name: model });
   await admin.post("model-versions/create", { name: model, source: `mlflow-artifacts:/${exp}/${run}/artifacts/model`, run_id: run });
+  // A deployment of the model, named like it (only where a route serves or manages deployments: each loads a session).
+  if (withDeployment) {
+    const d = await admin.post("/api/keel/v1/deployments", { name: model, variants: [{ model, version: 1 }] });
+    if (d.status !== 200) throw new Error(`fixture deployment: ${d.status} ${JSON.stringify(d.body)}`);
+  }
   for (const [role, level] of Object.entries(LEVEL)) {
     if (role === "stranger") continue;
     await admin.call("PUT", "/api/keel/v1/permissions", { resource: `experiment:${exp}`, username: role, permission: level });
@@ -88,6 +97,7 @@ function message(f: Fixture): Record<string, unknown> {
     username: f.victim,
     permission: "READ",
     path: `${f.exp}/${f.run}/artifacts/model`,
+    variants: [{ model: f.model, version: 1, weight: 1 }],
   };
 }
 
@@ -95,6 +105,8 @@ function concreteUrl(url: string, f: Fixture): string {
   return url
     .replace("*", `${f.exp}/${f.run}/artifacts/model/f.txt`)
     .replace(":name", encodeURIComponent(f.model))
+    .replace(":model", encodeURIComponent(f.model))
+    .replace(":deployment", encodeURIComponent(f.model))
     .replace(":version", "1")
     .replace(":username", f.victim)
     .replace(":group", "nogroup")
@@ -123,7 +135,9 @@ async function send(method: string, url: string, f: Fixture, role: Role): Promis
   const res = await fetch(u, { method, headers, body });
   const text = await res.text();
   if (res.status !== 403) return res.status;
-  const reason = (JSON.parse(text) as { message?: string }).message ?? "";
+  // MLflow-shaped errors carry `message`; the Open Inference Protocol's carry `error`.
+  const answer = JSON.parse(text) as { message?: string; error?: string };
+  const reason = answer.message ?? answer.error ?? "";
   return /^(Permission denied|No access rule)/.test(reason) ? 403 : -403;
 }
 
@@ -145,7 +159,7 @@ describe("role matrix", () => {
     for (const r of t.routes) {
       if (r.method === "HEAD" || seen.has(r.key) || r.url.startsWith("/docs")) continue;
       seen.add(r.key);
-      const f = await fixture();
+      const f = await fixture(/\/v2\/models|\/deployments\//.test(r.url));
       const rule = ruleFor(r.method, r.url);
       for (const role of ROLES) {
         const status = await send(r.method, r.url, f, role);

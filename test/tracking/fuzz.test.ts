@@ -156,6 +156,7 @@ function templates(path: string): Template {
     "/runs/compare": { run_ids: [r0, r1], metric_keys: ["loss", "nan_metric"], max_points: 10, method: "lttb", x_axis: "step", full_resolution: false },
     "/experiments/keys": { experiment_ids: [e0, e1] },
     "/lineage": { run_id: r0, max_results: 10 },
+    "/deployments": { name: uniq(), variants: [{ model: "no-such-model", version: 1, weight: 1 }], batching: { max_batch_size: 8, max_queue_delay_ms: 1 } },
     "/webhooks": { name: uniq(), url: "http://127.0.0.1:9/hook", events: ["model_created"], model: "m" },
     "/users": { username: uniq(), password: "correct-horse-battery", is_admin: false },
     "/groups": { name: uniq() },
