@@ -7,6 +7,7 @@ import { experimentsCommand } from "./experiments.js";
 import { gcCommand } from "./gc.js";
 import { importCommand } from "./import.js";
 import { modelsCommand } from "./models.js";
+import { quickstartCommand } from "./quickstart.js";
 import { runsCommand } from "./runs.js";
 import { serveCommand } from "./serve.js";
 import { serverCommand } from "./server.js";
@@ -15,6 +16,7 @@ const program = new Command("keel")
   .description("Keel: self-hosted production ML platform (MLflow-compatible tracking server and more)")
   .version(VERSION)
   .addCommand(serverCommand())
+  .addCommand(quickstartCommand())
   .addCommand(serveCommand())
   .addCommand(gcCommand())
   .addCommand(adminCommand())

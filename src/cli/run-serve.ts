@@ -4,6 +4,8 @@ import { isLoopback } from "../server/config.js";
 import { localModel } from "../serving/local-model.js";
 import { ModelLoadError, ModelRuntime } from "../serving/runtime.js";
 import { buildServeApp } from "../serving/serve-app.js";
+import { clientFor, describeError } from "./remote.js";
+import { parseModelsUri, type RegisteredServing, serveRegistered } from "./serve-registered.js";
 import type { ServeConfig } from "./serve.js";
 
 function fail(message: string, code = 2): never {
@@ -12,11 +14,6 @@ function fail(message: string, code = 2): never {
 }
 
 export async function runServe(cfg: ServeConfig): Promise<void> {
-  if (cfg.model.startsWith("models:/")) {
-    fail(
-      `serving a registered model (${cfg.model}) is not available yet: it arrives with deployments. For now download the .onnx (keel artifacts download <run-id> <path>) and serve the file.`,
-    );
-  }
   if (!isLoopback(cfg.host) && !cfg.tokenFile && !cfg.insecureNoAuth) {
     fail(
       `Refusing to listen on ${cfg.host} without authentication: anyone who can reach this address could use the model. Pass --token-file <file> (clients then send 'Authorization: Bearer <token>'), bind to 127.0.0.1, or pass --insecure-no-auth (KEEL_INSECURE_NO_AUTH=1) if a trusted network or proxy guards it.`,
@@ -31,19 +28,29 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
     }
     if (!token || /\s/.test(token)) fail(`--token-file ${cfg.tokenFile} must hold one token (no spaces); it is ${token ? "not one word" : "empty"}.`);
   }
-  const name = cfg.name ?? basename(cfg.model).replace(/\.onnx$/i, "");
+  const registered = cfg.model.startsWith("models:/") ? parseModelsUri(cfg.model) : undefined;
+  if (cfg.model.startsWith("models:/") && !registered) fail(`'${cfg.model}' is not a registered model URI: use models:/<name>@<alias> or models:/<name>/<version>.`);
+  const name = cfg.name ?? (registered ? registered.name : basename(cfg.model).replace(/\.onnx$/i, ""));
   if (!name || name.includes("/") || name.length > 256) fail(`the model name '${name}' cannot be used in /v2/models/<name>: pick one with --name.`);
 
-  let runtime: ModelRuntime;
+  let runtime: ModelRuntime | undefined;
+  let remote: RegisteredServing | undefined;
+  const runtimeOptions = { intraOpThreads: cfg.intraOpThreads, interOpThreads: cfg.interOpThreads };
+  const inputPolicy = { allowNonFinite: !cfg.rejectNonFinite };
   try {
-    runtime = await ModelRuntime.load({ path: cfg.model }, { intraOpThreads: cfg.intraOpThreads, interOpThreads: cfg.interOpThreads });
+    if (registered) {
+      // A registered model comes from a Keel server (KEEL_SERVER_URL / MLFLOW_TRACKING_URI, credentials from the usual variables).
+      remote = await serveRegistered(clientFor(cfg.serverUrl), registered, name, runtimeOptions, inputPolicy);
+    } else {
+      runtime = await ModelRuntime.load({ path: cfg.model }, runtimeOptions);
+    }
   } catch (err) {
-    fail(err instanceof ModelLoadError ? err.message : `cannot load ${cfg.model}: ${(err as Error).message}`);
+    fail(err instanceof ModelLoadError ? err.message : `cannot load ${cfg.model}: ${describeError(err)}`);
   }
-  const model = localModel(runtime, { name, inputPolicy: { allowNonFinite: !cfg.rejectNonFinite } });
+  const model = remote ? remote.model : localModel(runtime as ModelRuntime, { name, inputPolicy });
   const app = await buildServeApp({ model, token, logger: { level: cfg.logLevel }, maxBodyBytes: cfg.maxBodyBytes });
-  if (runtime.warmup && !runtime.warmup.ok) app.log.warn({ model: name, error: runtime.warmup.error }, "warm-up run failed; the model is served anyway");
-  if (runtime.skippedOutputs.length) app.log.warn({ model: name, outputs: runtime.skippedOutputs }, "outputs that are not tensors are not served");
+  if (runtime?.warmup && !runtime.warmup.ok) app.log.warn({ model: name, error: runtime.warmup.error }, "warm-up run failed; the model is served anyway");
+  if (runtime?.skippedOutputs.length) app.log.warn({ model: name, outputs: runtime.skippedOutputs }, "outputs that are not tensors are not served");
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -56,16 +63,26 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
     }, cfg.shutdownTimeoutMs);
     force.unref();
     await app.close();
-    await runtime.dispose();
+    await runtime?.dispose();
+    await remote?.stop();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   try {
     const address = await app.listen({ host: cfg.host, port: cfg.port });
+    remote?.follow(app.log);
     const spec = (s: { name: string; datatype: string; shape: number[] }) => `${s.name}: ${s.datatype}[${s.shape.join(",")}]`;
     app.log.info(
-      { address, model: name, inputs: runtime.inputs.map(spec), outputs: runtime.outputs.map(spec), warmup_ms: runtime.warmup?.ms, auth: token !== undefined },
+      {
+        address,
+        model: name,
+        ...(remote ? { registered: cfg.model, version: remote.version() } : {}),
+        inputs: model.metadata().inputs.map(spec),
+        outputs: model.metadata().outputs.map(spec),
+        warmup_ms: runtime?.warmup?.ms,
+        auth: token !== undefined,
+      },
       "keel serve listening",
     );
     if (process.stdout.isTTY) {
@@ -75,7 +92,8 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    await runtime.dispose();
+    await runtime?.dispose();
+    await remote?.stop();
     fail(`cannot listen on ${cfg.host}:${cfg.port}: ${e.code === "EADDRINUSE" ? "the port is in use (pick another with --port)" : e.message}`, 1);
   }
 }

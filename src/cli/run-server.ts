@@ -5,10 +5,30 @@ import { openDatabase } from "../db/database.js";
 import { buildApp } from "../server/app.js";
 import { checkBindSafety, type ServerConfig } from "../server/config.js";
 
+/** A started server: listening at `address`; `stop` drains in-flight requests, closes the database and exits the process. */
+export interface StartedServer {
+  app: Awaited<ReturnType<typeof buildApp>>["app"];
+  database: Awaited<ReturnType<typeof openDatabase>>;
+  address: string;
+  stop: (signal: string) => Promise<void>;
+}
+
 export async function runServer(cfg: ServerConfig): Promise<void> {
+  const { address } = await startServer(cfg);
+  if (process.stdout.isTTY) {
+    console.log(`\n  Keel is serving at ${address}\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}${cfg.auth ? " (and MLFLOW_TRACKING_TOKEN=<token>)" : ""}\n  API docs: ${address}/docs\n`);
+  }
+}
+
+/**
+ * What `keel server` does (and `keel quickstart` reuses): open the database and artifact store, build the app,
+ * stop gracefully on SIGTERM/SIGINT, listen. Problems a user can fix are printed, prefixed with `who`, and
+ * exit the process (2: configuration, 1: cannot listen).
+ */
+export async function startServer(cfg: ServerConfig, who = "keel server"): Promise<StartedServer> {
   const unsafe = checkBindSafety(cfg);
   if (unsafe) {
-    console.error(`keel server: ${unsafe}`);
+    console.error(`${who}: ${unsafe}`);
     process.exit(2);
   }
   const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, durability: cfg.durability, poolSize: cfg.poolSize });
@@ -16,7 +36,7 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
   try {
     artifacts = await openArtifactStore(cfg);
   } catch (err) {
-    console.error(`keel server: cannot open the artifact store: ${(err as Error).message}`);
+    console.error(`${who}: cannot open the artifact store: ${(err as Error).message}`);
     await database.close();
     process.exit(2);
   }
@@ -30,7 +50,7 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     try {
       https = { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) };
     } catch (err) {
-      console.error(`keel server: cannot read the TLS certificate or key: ${(err as Error).message}`);
+      console.error(`${who}: cannot read the TLS certificate or key: ${(err as Error).message}`);
       await database.close();
       process.exit(2);
     }
@@ -43,7 +63,7 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     https,
     redisUrl: cfg.redisUrl,
   }).catch(async (err: Error) => {
-    console.error(`keel server: ${err.message}`);
+    console.error(`${who}: ${err.message}`);
     await database.close();
     process.exit(2);
   });
@@ -75,12 +95,10 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
   try {
     const address = await app.listen({ host: cfg.host, port: cfg.port });
     app.log.info({ address, database: database.describe(), artifacts: artifacts.describe() }, "keel server listening");
-    if (process.stdout.isTTY) {
-      console.log(`\n  Keel is serving at ${address}\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}${cfg.auth ? " (and MLFLOW_TRACKING_TOKEN=<token>)" : ""}\n  API docs: ${address}/docs\n`);
-    }
+    return { app, database, address, stop };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    console.error(`keel server: cannot listen on ${cfg.host}:${cfg.port}: ${e.code === "EADDRINUSE" ? "the port is in use (pick another with --port)" : e.message}`);
+    console.error(`${who}: cannot listen on ${cfg.host}:${cfg.port}: ${e.code === "EADDRINUSE" ? "the port is in use (pick another with --port)" : e.message}`);
     await database.close();
     process.exit(1);
   }

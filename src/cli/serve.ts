@@ -15,6 +15,8 @@ export interface ServeConfig {
   maxBodyBytes: number;
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** Where models:/… come from (else KEEL_SERVER_URL, MLFLOW_TRACKING_URI, http://127.0.0.1:5000). */
+  serverUrl?: string;
 }
 
 export function serveCommand(): Command {
@@ -22,7 +24,8 @@ export function serveCommand(): Command {
     .description(
       "Serve one ONNX model file: Open Inference Protocol v2 (KServe/Triton) under /v2, MLflow scoring at /invocations (/ping, /health, /version); no database",
     )
-    .argument("<model>", "path to a .onnx file (models:/name@alias arrives with deployments)")
+    .argument("<model>", "a .onnx file, or a registered model on a Keel server: models:/<name>@<alias> (follows the alias) or models:/<name>/<version>")
+    .addOption(new Option("--server-url <url>", "the Keel server models:/… come from (credentials: KEEL_TOKEN or MLFLOW_TRACKING_TOKEN)").env("KEEL_SERVER_URL"))
     .addOption(new Option("--name <name>", "model name in /v2/models/<name> (default: the file name without .onnx)").env("KEEL_SERVE_NAME"))
     .addOption(new Option("--host <host>", "address to listen on").env("KEEL_SERVE_HOST").default("127.0.0.1"))
     .addOption(new Option("--port <port>", "port to listen on").env("KEEL_SERVE_PORT").default(8080).argParser(intArg("--port", 0, 65535)))
@@ -55,6 +58,7 @@ export function serveCommand(): Command {
     .action(async (model: string, o) => {
       const cfg: ServeConfig = {
         model,
+        serverUrl: o.serverUrl,
         name: o.name,
         host: o.host,
         port: o.port,

@@ -16,6 +16,8 @@ import type {
   ComparedSeries,
   DatasetInput,
   DatasetSummary,
+  Deployment,
+  DeploymentSpecInput,
   EventsPage,
   Experiment,
   Group,
@@ -23,6 +25,8 @@ import type {
   Lineage,
   ModelVersion,
   MultipartCredential,
+  OipInferResponse,
+  OipTensor,
   PermissionLevel,
   ProgressCallback,
   RegisteredModel,
@@ -144,6 +148,14 @@ export class KeelClient {
       if (init.signal?.aborted) throw err;
       throw new KeelNetworkError(url, err);
     }
+  }
+
+  /** A file inside a registered model version's artifacts (`path` relative to the version's source), as a byte stream. */
+  async downloadModelVersionFile(name: string, version: string | number, path: string, opts: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+    const url = this.url("/ajax-api/2.0/mlflow/model-versions/get-artifact", { name, version, path });
+    const res = await this.check(await this.fetchRaw("GET", url, { signal: opts.signal }), "GET", url);
+    if (!res.body) throw new KeelApiError(res.status, "EMPTY_BODY", "The server sent no body.", `GET ${url}`);
+    return res.body;
   }
 
   /** Throws KeelApiError for a non-2xx answer, with the server's error_code and message. */
@@ -711,6 +723,59 @@ export class KeelClient {
 
   async getModelVersionDownloadUri(name: string, version: string | number): Promise<string> {
     return (await this.mlflow<{ artifact_uri: string }>("GET", "/model-versions/get-download-uri", { name, version: String(version) })).artifact_uri;
+  }
+
+  // ---- deployments (/api/keel/v1/deployments) and inference ------------------------------------
+
+  /** Creates a deployment; the server answers once it serves it. */
+  async createDeployment(spec: DeploymentSpecInput): Promise<Deployment> {
+    return (await this.keel<{ deployment: Deployment }>("POST", "/deployments", spec as unknown as Record<string, unknown>)).deployment;
+  }
+
+  async getDeployment(name: string): Promise<Deployment> {
+    return (await this.keel<{ deployment: Deployment }>("GET", `/deployments/${encodeURIComponent(name)}`)).deployment;
+  }
+
+  /** undefined when there is no deployment of that name. */
+  async findDeployment(name: string): Promise<Deployment | undefined> {
+    try {
+      return await this.getDeployment(name);
+    } catch (err) {
+      if (err instanceof KeelApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async listDeployments(): Promise<Deployment[]> {
+    return (await this.keel<{ deployments?: Deployment[] }>("GET", "/deployments")).deployments ?? [];
+  }
+
+  /** Replaces a deployment's whole spec (weights, variants, shadow, batching…) without dropping requests. */
+  async replaceDeployment(spec: DeploymentSpecInput): Promise<Deployment> {
+    return (await this.keel<{ deployment: Deployment }>("PUT", `/deployments/${encodeURIComponent(spec.name)}`, spec as unknown as Record<string, unknown>)).deployment;
+  }
+
+  async deleteDeployment(name: string): Promise<void> {
+    await this.keel("DELETE", `/deployments/${encodeURIComponent(name)}`);
+  }
+
+  /** Open Inference Protocol v2 (KServe/Triton): POST /v2/models/{model}[/versions/{version}]/infer with JSON tensors. */
+  async infer(model: string, inputs: OipTensor[], opts: { version?: string; outputs?: string[]; headers?: Record<string, string> } = {}): Promise<OipInferResponse> {
+    const path = `/v2/models/${encodeURIComponent(model)}${opts.version ? `/versions/${encodeURIComponent(opts.version)}` : ""}/infer`;
+    const url = `${this.base}${path}`;
+    const body: Record<string, unknown> = { inputs };
+    if (opts.outputs) body.outputs = opts.outputs.map((name) => ({ name }));
+    const res = await this.fetchRaw("POST", url, { headers: { "content-type": "application/json", ...opts.headers }, body: JSON.stringify(body) });
+    await this.check(res, "POST", url);
+    return (await res.json()) as OipInferResponse;
+  }
+
+  /**
+   * MLflow scoring against a deployment (POST /api/keel/v1/deployments/{name}/invocations): `payload` is one
+   * of MLflow's formats ({instances}, {inputs}, {dataframe_split}, {dataframe_records}); answers `predictions`.
+   */
+  async invocations<T = unknown>(deployment: string, payload: Record<string, unknown>): Promise<{ predictions: T }> {
+    return this.keel("POST", `/deployments/${encodeURIComponent(deployment)}/invocations`, payload);
   }
 
   // ---- Keel's API (/api/keel/v1) ----------------------------------------------------------------

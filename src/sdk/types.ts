@@ -202,3 +202,51 @@ export interface AuditVerification {
   checked: number;
   problem?: { seq: number; reason: string };
 }
+
+/** A deployment as sent to POST /api/keel/v1/deployments (see src/deployments/spec.ts for every field). */
+export interface DeploymentSpecInput {
+  name: string;
+  variants: { name?: string; model: string; alias?: string; version?: number; weight?: number }[];
+  shadow?: { variant: string; fraction?: number };
+  sticky?: { header: string };
+  batching?: { max_batch_size?: number; max_queue_delay_ms?: number; preferred_batch_sizes?: number[] };
+  queue?: { max_size?: number; timeout_ms?: number };
+  cache?: { max_entries: number; ttl_s: number };
+  features?: { table: string; key_column: string; columns: string[]; input: string };
+  runtime?: { intra_op_threads?: number; inter_op_threads?: number };
+}
+
+/** A deployment as the server reports it: its spec and, per variant, the version served and readiness. */
+export interface Deployment {
+  name: string;
+  spec: DeploymentSpecInput;
+  created_by: string;
+  creation_time: number;
+  last_updated_time: number;
+  variants: {
+    name: string;
+    model: string;
+    alias?: string;
+    version?: string;
+    weight: number;
+    shadow: boolean;
+    ready: boolean;
+    error?: string;
+    queue_depth: number;
+  }[];
+}
+
+/** An Open Inference Protocol v2 tensor in JSON (data flat, row-major). */
+export interface OipTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: (number | string | boolean)[];
+}
+
+export interface OipInferResponse {
+  model_name: string;
+  model_version?: string;
+  id?: string;
+  outputs: OipTensor[];
+}

@@ -94,10 +94,10 @@ describe("keel serve", () => {
     expect(okMlflow.status).toBe(200);
   });
 
-  it("clear errors: registry URIs (not yet), files that are not models, empty token files", async () => {
-    const alias = await runCli(["serve", "models:/fraud@champion"]);
+  it("clear errors: an unreachable registry, files that are not models, empty token files", async () => {
+    const alias = await runCli(["serve", "models:/fraud@champion", "--server-url", `http://127.0.0.1:${await freePort()}`]);
     expect(alias.code).toBe(2);
-    expect(alias.stderr).toContain("not available yet");
+    expect(alias.stderr).toMatch(/cannot load models:\/fraud@champion: .*127\.0\.0\.1/);
     const junk = join(dir, "junk.onnx");
     writeFileSync(junk, "this is not a model");
     const bad = await runCli(["serve", junk, "--port", String(await freePort())]);
