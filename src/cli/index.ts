@@ -6,6 +6,7 @@ import { auditCommand } from "./audit.js";
 import { experimentsCommand } from "./experiments.js";
 import { gcCommand } from "./gc.js";
 import { importCommand } from "./import.js";
+import { deployCommand, deploymentsCommand } from "./deploy.js";
 import { modelsCommand } from "./models.js";
 import { quickstartCommand } from "./quickstart.js";
 import { runsCommand } from "./runs.js";
@@ -24,6 +25,8 @@ const program = new Command("keel")
   .addCommand(experimentsCommand())
   .addCommand(runsCommand())
   .addCommand(modelsCommand())
+  .addCommand(deployCommand())
+  .addCommand(deploymentsCommand())
   .addCommand(artifactsCommand())
   .addCommand(importCommand());
 
