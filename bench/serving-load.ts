@@ -146,6 +146,8 @@ export async function closedLoop(opts: {
   durationMs: number;
   /** Called when the measured window starts (e.g. to read the server's CPU time). */
   onMeasure?: () => void;
+  /** Ends the run early once this answers true (checked before each request). */
+  until?: () => boolean;
 }): Promise<LoadResult> {
   const conns = await Promise.all(Array.from({ length: opts.connections }, () => Conn.open(opts.port)));
   const t0 = nowMs();
@@ -167,7 +169,7 @@ export async function closedLoop(opts: {
         let i = ci;
         for (;;) {
           const start = nowMs();
-          if (start >= stopAt) return;
+          if (start >= stopAt || opts.until?.()) return;
           const status = await c.send(opts.requests[i++ % opts.requests.length]);
           const end = nowMs();
           if (start < measureFrom) continue;

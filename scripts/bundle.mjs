@@ -18,3 +18,11 @@ await build({
   logLevel: "warning",
   legalComments: "none",
 });
+
+// The prediction log's SQLite writer runs in a worker thread, loaded from a file next to the module that
+// starts it: next to dist/keel.mjs for the bundle, and next to dist/deployments/manager.js for tsc's output.
+import { copyFileSync, mkdirSync } from "node:fs";
+for (const dir of ["dist", "dist/deployments"]) {
+  mkdirSync(dir, { recursive: true });
+  for (const f of ["prediction-sink-worker.mjs", "prediction-json.mjs"]) copyFileSync(`src/deployments/${f}`, `${dir}/${f}`);
+}

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { Deployment, DeploymentSpecInput } from "../sdk/index.js";
 import { intArg } from "./options.js";
 import { action, clientFor, formatTime, printJson, printTable, type RemoteOptions, remote, UsageError } from "./remote.js";
@@ -13,6 +13,8 @@ interface DeployOptions extends RemoteOptions {
   maxQueueDelayMs?: number;
   maxQueueSize?: number;
   timeoutMs?: number;
+  predictionLog?: boolean;
+  predictionLogSampleRate?: number;
 }
 
 function variantRows(d: Deployment) {
@@ -51,6 +53,9 @@ function specFrom(name: string, o: DeployOptions): DeploymentSpecInput {
   };
   if (o.maxBatchSize !== undefined || o.maxQueueDelayMs !== undefined) spec.batching = { max_batch_size: o.maxBatchSize, max_queue_delay_ms: o.maxQueueDelayMs };
   if (o.maxQueueSize !== undefined || o.timeoutMs !== undefined) spec.queue = { max_size: o.maxQueueSize, timeout_ms: o.timeoutMs };
+  if (o.predictionLog === false || o.predictionLogSampleRate !== undefined) {
+    spec.prediction_log = { enabled: o.predictionLog !== false, ...(o.predictionLogSampleRate !== undefined ? { sample_rate: o.predictionLogSampleRate } : {}) };
+  }
   return spec;
 }
 
@@ -61,7 +66,7 @@ export function deployCommand(): Command {
       .description("Serve a registered model from keel server: create the deployment, or replace its spec if it exists (no dropped requests)")
       .argument("<name>", "deployment name (also its model name over the Open Inference Protocol)"),
   )
-    .option("--spec <file>", "the whole deployment spec as JSON (variants, weights, shadow, sticky, batching, queue, cache); - reads stdin")
+    .option("--spec <file>", "the whole deployment spec as JSON (variants, weights, shadow, sticky, batching, queue, cache, features, prediction_log, runtime); - reads stdin")
     .option("--model <name>", "registered model to serve (one variant)")
     .option("--alias <alias>", "follow this alias (e.g. champion)")
     .addOption(new Option("--model-version <n>", "pin this version (instead of --alias)").argParser(intArg("--model-version", 1, 2 ** 31 - 1)))
@@ -69,6 +74,14 @@ export function deployCommand(): Command {
     .addOption(new Option("--max-queue-delay-ms <ms>", "how long a request may wait for company").argParser(intArg("--max-queue-delay-ms", 0, 10000)))
     .addOption(new Option("--max-queue-size <n>", "requests waiting before 429").argParser(intArg("--max-queue-size", 1, 1_000_000)))
     .addOption(new Option("--timeout-ms <ms>", "default deadline of a queued request").argParser(intArg("--timeout-ms", 1, 600_000)))
+    .option("--no-prediction-log", "do not log this deployment's predictions (monitoring reads the log)")
+    .addOption(
+      new Option("--prediction-log-sample-rate <r>", "log this share of predictions, 0 to 1 (default 1)").argParser((v) => {
+        const r = Number(v);
+        if (v.trim() === "" || !(r >= 0 && r <= 1)) throw new InvalidArgumentError(`--prediction-log-sample-rate must be a number from 0 to 1; got '${v}'.`);
+        return r;
+      }),
+    )
     .action(
       action("deploy", async (o: DeployOptions, name) => {
         const client = clientFor(o.serverUrl);

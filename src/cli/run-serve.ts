@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { isLoopback } from "../server/config.js";
-import { localModel } from "../serving/local-model.js";
+import { type LocalModel, localModel } from "../serving/local-model.js";
 import { ModelLoadError, ModelRuntime } from "../serving/runtime.js";
 import { buildServeApp } from "../serving/serve-app.js";
 import { clientFor, describeError } from "./remote.js";
@@ -40,14 +40,15 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
   try {
     if (registered) {
       // A registered model comes from a Keel server (KEEL_SERVER_URL / MLFLOW_TRACKING_URI, credentials from the usual variables).
-      remote = await serveRegistered(clientFor(cfg.serverUrl), registered, name, runtimeOptions, inputPolicy);
+      remote = await serveRegistered(clientFor(cfg.serverUrl), registered, name, runtimeOptions, inputPolicy, cfg.batching);
     } else {
       runtime = await ModelRuntime.load({ path: cfg.model }, runtimeOptions);
     }
   } catch (err) {
     fail(err instanceof ModelLoadError ? err.message : `cannot load ${cfg.model}: ${describeError(err)}`);
   }
-  const model = remote ? remote.model : localModel(runtime as ModelRuntime, { name, inputPolicy });
+  const local = runtime ? localModel(runtime, { name, inputPolicy, batching: cfg.batching }) : undefined;
+  const model = remote ? remote.model : (local as LocalModel);
   const app = await buildServeApp({ model, token, logger: { level: cfg.logLevel }, maxBodyBytes: cfg.maxBodyBytes });
   if (runtime?.warmup && !runtime.warmup.ok) app.log.warn({ model: name, error: runtime.warmup.error }, "warm-up run failed; the model is served anyway");
   if (runtime?.skippedOutputs.length) app.log.warn({ model: name, outputs: runtime.skippedOutputs }, "outputs that are not tensors are not served");
@@ -63,7 +64,7 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
     }, cfg.shutdownTimeoutMs);
     force.unref();
     await app.close();
-    await runtime?.dispose();
+    await local?.close();
     await remote?.stop();
     process.exit(0);
   };
@@ -92,7 +93,7 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    await runtime?.dispose();
+    await local?.close();
     await remote?.stop();
     fail(`cannot listen on ${cfg.host}:${cfg.port}: ${e.code === "EADDRINUSE" ? "the port is in use (pick another with --port)" : e.message}`, 1);
   }

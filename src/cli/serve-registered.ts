@@ -1,6 +1,7 @@
 import type { KeelClient } from "../sdk/client.js";
 import { proxiedArtifactPath } from "../sdk/client.js";
-import { ONNX_PLATFORM } from "../serving/local-model.js";
+import type { BatchingSettings } from "../serving/batched-runtime.js";
+import { ONNX_PLATFORM, runner } from "../serving/local-model.js";
 import type { InputPolicy, ServedModel } from "../serving/model.js";
 import { ModelRuntime, type RuntimeOptions } from "../serving/runtime.js";
 
@@ -53,9 +54,17 @@ export interface RegisteredServing {
 }
 
 /** Serves a registered model fetched from a Keel server; with an alias, follows it. */
-export async function serveRegistered(client: KeelClient, ref: RegisteredRef, served: string, runtimeOptions: RuntimeOptions, inputPolicy: InputPolicy): Promise<RegisteredServing> {
+export async function serveRegistered(
+  client: KeelClient,
+  ref: RegisteredRef,
+  served: string,
+  runtimeOptions: RuntimeOptions,
+  inputPolicy: InputPolicy,
+  batching?: BatchingSettings,
+): Promise<RegisteredServing> {
   let version = await resolve(client, ref);
   let runtime = await ModelRuntime.load({ bytes: await fetchOnnx(client, ref.name, version) }, runtimeOptions);
+  let run = runner(runtime, served, batching);
   const abort = new AbortController();
   let stopped = false;
   const model: ServedModel = {
@@ -66,7 +75,8 @@ export async function serveRegistered(client: KeelClient, ref: RegisteredRef, se
     inputPolicy,
     metadata: () => ({ name: served, versions: [version], platform: ONNX_PLATFORM, inputs: runtime.inputs, outputs: runtime.outputs }),
     ready: () => !stopped,
-    infer: (inputs, o) => runtime.run(inputs, o.outputs),
+    infer: (inputs, o) => run.infer(inputs, { outputs: o.outputs, deadline: o.deadline }),
+    saturated: () => run.saturated?.() ?? false,
   };
   return {
     model,
@@ -86,11 +96,12 @@ export async function serveRegistered(client: KeelClient, ref: RegisteredRef, se
             const next = await resolve(client, ref);
             if (next === version) continue;
             const fresh = await ModelRuntime.load({ bytes: await fetchOnnx(client, ref.name, next) }, runtimeOptions);
-            const old = runtime;
+            const old = run;
             runtime = fresh;
+            run = runner(fresh, served, batching);
             log.info({ model: ref.name, alias: ref.alias, from: version, to: next }, "alias moved: new version swapped in");
             version = next;
-            void old.dispose();
+            void old.retire();
           } catch (err) {
             if (stopped) return;
             log.warn({ err: (err as Error).message }, "following the alias failed; retrying in 2 s");
@@ -102,7 +113,7 @@ export async function serveRegistered(client: KeelClient, ref: RegisteredRef, se
     async stop() {
       stopped = true;
       abort.abort();
-      await runtime.dispose();
+      await run.retire();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { envFlag } from "../server/config.js";
+import type { BatchingSettings } from "../serving/batched-runtime.js";
 import { intArg } from "./options.js";
 
 export interface ServeConfig {
@@ -15,6 +16,8 @@ export interface ServeConfig {
   maxBodyBytes: number;
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** Dynamic batching; maxBatchSize 1 and no delay: each request runs alone. */
+  batching: BatchingSettings;
   /** Where models:/… come from (else KEEL_SERVER_URL, MLFLOW_TRACKING_URI, http://127.0.0.1:5000). */
   serverUrl?: string;
 }
@@ -38,6 +41,30 @@ export function serveCommand(): Command {
       new Option("--inter-op-threads <n>", "threads running independent parts of the graph in parallel (0: sequential)")
         .env("KEEL_INTER_OP_THREADS")
         .argParser(intArg("--inter-op-threads", 0, 1024)),
+    )
+    .addOption(
+      new Option("--max-batch-size <rows>", "dynamic batching: rows (dim 0) per onnxruntime run; 1 turns batching off")
+        .env("KEEL_MAX_BATCH_SIZE")
+        .default(64)
+        .argParser(intArg("--max-batch-size", 1, 65536)),
+    )
+    .addOption(
+      new Option("--max-queue-delay-ms <ms>", "dynamic batching: how long the oldest queued request waits for company")
+        .env("KEEL_MAX_QUEUE_DELAY_MS")
+        .default(2)
+        .argParser(intArg("--max-queue-delay-ms", 0, 10000)),
+    )
+    .addOption(
+      new Option("--max-queue-size <n>", "requests waiting for the model; one more is answered 429 with Retry-After")
+        .env("KEEL_MAX_QUEUE_SIZE")
+        .default(1024)
+        .argParser(intArg("--max-queue-size", 1, 1000000)),
+    )
+    .addOption(
+      new Option("--queue-timeout-ms <ms>", "a queued request's deadline when it sends no Keel-Timeout-Ms header; past it: 503, never run")
+        .env("KEEL_QUEUE_TIMEOUT_MS")
+        .default(10000)
+        .argParser(intArg("--queue-timeout-ms", 1, 600000)),
     )
     .addOption(new Option("--token-file <file>", "require 'Authorization: Bearer <token>' on every route but health checks; the file holds the token").env("KEEL_SERVE_TOKEN_FILE"))
     .addOption(new Option("--insecure-no-auth", "allow a non-loopback --host without --token-file (env: KEEL_INSECURE_NO_AUTH=1)").default(false))
@@ -65,6 +92,13 @@ export function serveCommand(): Command {
         intraOpThreads: o.intraOpThreads,
         interOpThreads: o.interOpThreads,
         tokenFile: o.tokenFile,
+        batching: {
+          maxBatchSize: o.maxBatchSize,
+          maxQueueDelayMs: o.maxBatchSize > 1 ? o.maxQueueDelayMs : 0,
+          preferredBatchSizes: [],
+          maxQueueSize: o.maxQueueSize,
+          defaultTimeoutMs: o.queueTimeoutMs,
+        },
         insecureNoAuth: o.insecureNoAuth === true || envFlag(process.env.KEEL_INSECURE_NO_AUTH),
         rejectNonFinite: o.rejectNonFinite === true,
         maxBodyBytes: o.maxBodySize,

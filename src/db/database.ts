@@ -33,6 +33,8 @@ export interface Database {
   db: Kysely<DB>;
   /** Raw handle for prepared-statement hot paths. Only touch it inside `withSqlite` so Kysely's connection lock is held. */
   sqlite?: SQLite.Database;
+  /** The SQLite file, for a second connection from a worker thread (undefined in memory and on Postgres). */
+  sqliteFile?: string;
   /** Runs `fn` holding the single SQLite connection (no Kysely query can interleave). */
   withSqlite<T>(fn: (raw: SQLite.Database) => T): Promise<T>;
   /** Run inside every write transaction (db/write-tx.ts); governance adds the audit chain here. */
@@ -108,6 +110,7 @@ function openSqlite(file: string, durability: Durability): Database {
     kind: "sqlite",
     db,
     sqlite: raw,
+    ...(file !== ":memory:" && file !== "" ? { sqliteFile: file } : {}),
     withSqlite: (fn) => db.connection().execute(async () => fn(raw)),
     commitHooks: [],
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),

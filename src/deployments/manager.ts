@@ -10,7 +10,8 @@ import { ModelRuntime } from "../serving/runtime.js";
 import type { Tensor } from "../serving/tensor.js";
 import { type FeatureLookup, sqlFeatureLookup } from "./features.js";
 import type { DeploymentMetrics } from "./metrics.js";
-import type { PredictionLog } from "./prediction-log.js";
+import { type PredictionLog, summarizeTensor } from "./prediction-log.js";
+import { type PredictionSink, storeSink } from "./prediction-sink.js";
 import { createResponseCache, type ResponseCache } from "./response-cache.js";
 import { createRouter, type Router } from "./router.js";
 import type { DeploymentSpec, VariantSpec } from "./spec.js";
@@ -23,6 +24,8 @@ export interface ManagerDeps {
   registry: RegistryService;
   artifacts: ArtifactService;
   predictions: PredictionLog;
+  /** Where drained predictions are written; default: the deployment store, on this thread. */
+  sink?: PredictionSink;
   metrics?: DeploymentMetrics;
   now: () => number;
   log: { warn(obj: unknown, msg: string): void; info(obj: unknown, msg: string): void };
@@ -54,17 +57,13 @@ interface Live {
 }
 
 const MAX_MODEL_BYTES = 2 * 1024 ** 3;
-const LOG_VALUES = 64;
-
-/** A tensor as the prediction log keeps it: its shape and at most the first 64 values. */
-function summarize(t: Tensor): unknown {
-  const data = t.data as ArrayLike<unknown>;
-  const head: unknown[] = [];
-  for (let i = 0; i < Math.min(LOG_VALUES, data.length); i++) {
-    const v = data[i];
-    head.push(typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("base64") : typeof v === "number" && !Number.isFinite(v) ? String(v) : v);
-  }
-  return { name: t.name, datatype: t.datatype, shape: t.shape, data: head, ...(data.length > LOG_VALUES ? { truncated: true } : {}) };
+/** The prediction log's sink: rows per write transaction, and how often it drains the buffer. */
+const FLUSH_ROWS = 256;
+const FLUSH_EVERY_MS = 250;
+/** Whether this request's prediction goes to the log (the deployment's prediction_log: all by default, none, or a sample). */
+function logged(spec: DeploymentSpec): boolean {
+  const p = spec.prediction_log;
+  return !p || (p.enabled && (p.sample_rate >= 1 || Math.random() < p.sample_rate));
 }
 
 function inputDigest(variant: string, inputs: readonly Tensor[], outputs?: string[]): string {
@@ -109,6 +108,8 @@ export function createDeploymentManager(deps: ManagerDeps) {
   let timer: NodeJS.Timeout | undefined;
   let sinkTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let flushing: Promise<void> | undefined;
+  const sink = deps.sink ?? storeSink(deps.store, deps.log);
 
   /** One change at a time (loads are slow; two syncs must not race). */
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -180,6 +181,20 @@ export function createDeploymentManager(deps: ManagerDeps) {
         const l = live.get(name);
         return !!l && l.spec.variants.every((v) => l.variants.has(v.name));
       },
+      saturated(version?: string) {
+        const l = live.get(name);
+        if (!l || l.cache) return false; // a cached answer needs no queue
+        if (version !== undefined) return l.variants.get(version)?.saturated() ?? false;
+        // Full only when every variant traffic can go to is full: routing picks one after the body is read.
+        let any = false;
+        for (const v of l.spec.variants) {
+          if (v.weight <= 0 || v.name === l.spec.shadow?.variant) continue;
+          const loaded = l.variants.get(v.name);
+          if (!loaded?.saturated()) return false;
+          any = true;
+        }
+        return any;
+      },
       async infer(inputs: Tensor[], opts: InferOptions): Promise<Tensor[]> {
         const l = current();
         const t0 = performance.now();
@@ -208,39 +223,42 @@ export function createDeploymentManager(deps: ManagerDeps) {
         try {
           outputs = cached ?? (await variant.infer(feed, { outputs: opts.outputs, deadline: opts.deadline }));
         } catch (err) {
-          deps.metrics?.requests.inc({ deployment: name, variant: spec.name, outcome: "error" });
+          deps.metrics?.variant(name, spec.name).error.inc();
           throw err;
         }
         if (l.cache && !cached) l.cache.set(key, outputs);
         const latencyMs = performance.now() - t0;
-        deps.metrics?.requests.inc({ deployment: name, variant: spec.name, outcome: cached ? "cached" : "ok" });
-        deps.metrics?.latency.observe({ deployment: name, variant: spec.name }, latencyMs / 1000);
-        deps.predictions.push({
+        const m = deps.metrics?.variant(name, spec.name);
+        if (m) {
+          (cached ? m.cached : m.ok).inc();
+          m.latency.observe(latencyMs / 1000);
+        }
+        if (logged(l.spec)) deps.predictions.push({
           time: deps.now(),
           requestId: opts.requestId,
           deployment: name,
           variant: spec.name,
           modelVersion: variant.modelVersion,
           latencyMs,
-          inputs: feed.map(summarize),
-          outputs: outputs.map(summarize),
+          inputs: feed.map(summarizeTensor),
+          outputs: outputs.map(summarizeTensor),
         });
         const shadowSpec = opts.version === undefined ? l.router.shadowFor() : undefined;
         const shadow = shadowSpec ? l.variants.get(shadowSpec.name) : undefined;
-        if (shadow && shadowSpec) mirror(name, shadow, shadowSpec, spec, feed, outputs, opts);
+        if (shadow && shadowSpec) mirror(name, shadow, shadowSpec, spec, feed, outputs, opts, logged(l.spec));
         return outputs;
       },
     };
   }
 
   /** Sends a copy to the shadow variant; its answer is compared and logged, never returned, and its failures are only counted. */
-  function mirror(name: string, shadow: LoadedVariant, shadowSpec: VariantSpec, primary: VariantSpec, feed: Tensor[], answer: Tensor[], opts: InferOptions): void {
+  function mirror(name: string, shadow: LoadedVariant, shadowSpec: VariantSpec, primary: VariantSpec, feed: Tensor[], answer: Tensor[], opts: InferOptions, log: boolean): void {
     const t0 = performance.now();
     shadow.infer(feed, { outputs: opts.outputs }).then(
       (out) => {
         const diff = maxAbsDiff(answer, out);
         deps.metrics?.shadow.inc({ deployment: name, variant: shadowSpec.name, outcome: diff === 0 ? "same" : "differs" });
-        deps.predictions.push({
+        if (log) deps.predictions.push({
           time: deps.now(),
           requestId: opts.requestId,
           deployment: name,
@@ -248,13 +266,13 @@ export function createDeploymentManager(deps: ManagerDeps) {
           modelVersion: shadow.modelVersion,
           latencyMs: performance.now() - t0,
           inputs: null,
-          outputs: { tensors: out.map(summarize), max_abs_diff: Number.isFinite(diff) ? diff : "incomparable" },
+          outputs: { tensors: out.map(summarizeTensor), max_abs_diff: Number.isFinite(diff) ? diff : "incomparable" },
           shadowOf: primary.name,
         });
       },
       (err: Error) => {
         deps.metrics?.shadow.inc({ deployment: name, variant: shadowSpec.name, outcome: "error" });
-        deps.predictions.push({
+        if (log) deps.predictions.push({
           time: deps.now(),
           requestId: opts.requestId,
           deployment: name,
@@ -366,17 +384,24 @@ export function createDeploymentManager(deps: ManagerDeps) {
     }
   }
 
+  /**
+   * Hands what the prediction log holds to the sink, a few hundred rows at a time with the event loop let
+   * go between them (a sink on this thread must not stall requests); resolves once the sink has stored it.
+   */
   async function flushPredictions(): Promise<void> {
-    for (;;) {
-      const batch = deps.predictions.drain(1000);
-      if (!batch.length) return;
-      try {
-        await deps.store.appendPredictions(batch);
-      } catch (err) {
-        deps.log.warn({ err: (err as Error).message, lost: batch.length }, "prediction log write failed");
-        return;
+    if (flushing) return flushing;
+    flushing = (async () => {
+      for (;;) {
+        const batch = deps.predictions.drain(FLUSH_ROWS);
+        if (!batch.length) break;
+        await sink.write(batch);
+        await new Promise<void>((r) => setImmediate(r));
       }
-    }
+      await sink.flush();
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
   }
 
   const repository: ModelRepository = {
@@ -396,7 +421,7 @@ export function createDeploymentManager(deps: ManagerDeps) {
       deps.registry.onChange(() => void tick());
       timer = setInterval(() => void tick(), deps.pollMs ?? 1000);
       timer.unref();
-      sinkTimer = setInterval(() => void flushPredictions(), 1000);
+      sinkTimer = setInterval(() => void flushPredictions(), FLUSH_EVERY_MS);
       sinkTimer.unref();
     },
     async stop(): Promise<void> {
@@ -406,6 +431,7 @@ export function createDeploymentManager(deps: ManagerDeps) {
       await chain;
       for (const name of [...live.keys()]) await remove(name);
       await flushPredictions();
+      await sink.close();
     },
     flushPredictions,
     /** Checks, stores and applies a new deployment; the answer comes once this process serves it. */
@@ -464,7 +490,11 @@ export function createDeploymentManager(deps: ManagerDeps) {
       for (const l of live.values()) for (const [variant, v] of l.variants) out.push({ deployment: l.spec.name, variant, depth: v.queueDepth() });
       return out;
     },
-    predictions: (name: string, limit: number, before?: number) => deps.store.predictions(name, limit, before),
+    /** Recent predictions, newest first; what this process has buffered is written first, so a reader sees its own requests. */
+    async predictions(name: string, limit: number, before?: number) {
+      await flushPredictions();
+      return deps.store.predictions(name, limit, before);
+    },
   };
 }
 

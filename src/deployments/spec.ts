@@ -23,6 +23,8 @@ export interface DeploymentSpec {
   queue?: { max_size: number; timeout_ms: number };
   cache?: { max_entries: number; ttl_s: number };
   features?: FeatureSpec;
+  /** Which predictions go to the prediction log (default: all of them). */
+  prediction_log?: { enabled: boolean; sample_rate: number };
   /** Threads onnxruntime may use per variant's session. */
   runtime?: { intra_op_threads?: number; inter_op_threads?: number };
 }
@@ -72,7 +74,7 @@ function name(v: unknown, what: string): string {
 /** Checks a whole spec and returns it normalised (defaults are applied where it is used, not stored). */
 export function parseDeploymentSpec(raw: unknown, nameFromPath?: string): DeploymentSpec {
   const o = obj(raw, "The deployment");
-  onlyKeys(o, ["name", "variants", "shadow", "sticky", "batching", "queue", "cache", "features", "runtime"], "The deployment");
+  onlyKeys(o, ["name", "variants", "shadow", "sticky", "batching", "queue", "cache", "features", "prediction_log", "runtime"], "The deployment");
   const depName = name(o.name ?? nameFromPath, "name");
   if (nameFromPath !== undefined && o.name !== undefined && o.name !== nameFromPath) throw invalidParam(`The body names deployment '${String(o.name)}' but the path '${nameFromPath}'.`);
   if (!Array.isArray(o.variants) || o.variants.length < 1 || o.variants.length > 16) throw invalidParam("variants must list 1 to 16 variants.");
@@ -149,6 +151,12 @@ export function parseDeploymentSpec(raw: unknown, nameFromPath?: string): Deploy
     }
     if (typeof f.input !== "string" || f.input.length === 0) throw invalidParam("features.input must name the model input the features fill.");
     spec.features = { table: f.table as string, key_column: f.key_column as string, columns: f.columns as string[], input: f.input };
+  }
+  if (o.prediction_log !== undefined) {
+    const p = obj(o.prediction_log, "prediction_log");
+    onlyKeys(p, ["enabled", "sample_rate"], "prediction_log");
+    if (p.enabled !== undefined && typeof p.enabled !== "boolean") throw invalidParam("prediction_log.enabled must be true or false.");
+    spec.prediction_log = { enabled: p.enabled !== false, sample_rate: num(p.sample_rate ?? 1, "prediction_log.sample_rate", 0, 1) };
   }
   if (o.runtime !== undefined) {
     const r = obj(o.runtime, "runtime");

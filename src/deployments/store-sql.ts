@@ -2,7 +2,9 @@ import { sql } from "kysely";
 import type { Database } from "../db/database.js";
 import { isUniqueViolation } from "../db/dialect.js";
 import { writeTx } from "../db/write-tx.js";
-import type { PredictionRecord } from "./prediction-log.js";
+import type { Statement } from "better-sqlite3";
+import { INSERT_PREDICTION, predictionValues } from "./prediction-json.mjs";
+import { expandTensors, type PredictionRecord } from "./prediction-log.js";
 import type { DeploymentSpec } from "./spec.js";
 
 export interface DeploymentRow {
@@ -22,8 +24,14 @@ const row = (r: { name: string; spec: string; generation: number; created_by: st
   last_updated_time: Number(r.last_updated_time),
 });
 
+function predictionRow(r: PredictionRecord) {
+  const [time, request_id, deployment, variant, model_version, latency_ms, shadow_of, error, inputs, outputs] = predictionValues(r);
+  return { time, request_id, deployment, variant, model_version, latency_ms, shadow_of, error, inputs, outputs };
+}
+
 export function createDeploymentStore(database: Database) {
   const db = database.db;
+  let insertPrediction: Statement | undefined;
   return {
     async create(spec: DeploymentSpec, by: string, now: number): Promise<DeploymentRow | undefined> {
       try {
@@ -72,34 +80,28 @@ export function createDeploymentStore(database: Database) {
       return `${Number(r?.g ?? 0)}:${Number(r?.n ?? 0)}`;
     },
 
+    /** Appends a batch of predictions in one transaction (on SQLite with one prepared statement: the log's hot path). */
     async appendPredictions(records: PredictionRecord[]): Promise<void> {
       if (!records.length) return;
       // Not an audited change: predictions are data, written outside any request's audit scope.
-      for (let i = 0; i < records.length; i += 200) {
-        await db
-          .insertInto("prediction_log")
-          .values(
-            records.slice(i, i + 200).map((r) => ({
-              time: r.time,
-              request_id: r.requestId,
-              deployment: r.deployment,
-              variant: r.variant,
-              model_version: r.modelVersion,
-              latency_ms: r.latencyMs,
-              shadow_of: r.shadowOf ?? null,
-              error: r.error ?? null,
-              inputs: JSON.stringify(r.inputs ?? null),
-              outputs: JSON.stringify(r.outputs ?? null),
-            })),
-          )
-          .execute();
+      if (database.sqlite) {
+        await database.withSqlite((raw) => {
+          insertPrediction ??= raw.prepare(INSERT_PREDICTION);
+          const stmt = insertPrediction;
+          raw.transaction(() => {
+            for (const r of records) stmt.run(...predictionValues(r));
+          })();
+        });
+        return;
       }
+      const rows = records.map(predictionRow);
+      for (let i = 0; i < rows.length; i += 200) await db.insertInto("prediction_log").values(rows.slice(i, i + 200)).execute();
     },
     async predictions(deployment: string, limit: number, beforeId?: number) {
       let q = db.selectFrom("prediction_log").selectAll().where("deployment", "=", deployment);
       if (beforeId !== undefined) q = q.where("id", "<", beforeId);
       const rows = await q.orderBy("id", "desc").limit(limit).execute();
-      return rows.map((r) => ({ ...r, id: Number(r.id), time: Number(r.time), inputs: JSON.parse(r.inputs) as unknown, outputs: JSON.parse(r.outputs) as unknown }));
+      return rows.map((r) => ({ ...r, id: Number(r.id), time: Number(r.time), inputs: expandTensors(JSON.parse(r.inputs)), outputs: expandTensors(JSON.parse(r.outputs)) }));
     },
   };
 }

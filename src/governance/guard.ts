@@ -55,6 +55,10 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
   const context: AccessContext = opts.context ?? { deploymentModels: () => [] };
   const seen: GuardedRoute[] = [];
   app.decorateRequest("principal", null as unknown as Principal);
+  const accessOf = (principal: Principal): RequestAccess => ({
+    visibility: (kind) => governance.visibility(principal, kind),
+    canReadModel: (name) => governance.canRead(principal, { kind: "registered_model", name }),
+  });
 
   app.addHook("onRoute", (route: RouteOptions) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -63,16 +67,15 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
       seen.push({ method, url: route.url ?? "", key: ruleKey(method, route.url ?? ""), rule });
     }
     const handler = route.handler;
+    const rules = new Map(methods.map((m) => [m, ruleFor(m, route.url ?? "")]));
     route.handler = async function guarded(this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
-      const rule = ruleFor(req.method, route.url ?? "");
+      const rule = rules.has(req.method) ? rules.get(req.method) : ruleFor(req.method, route.url ?? "");
       const principal = req.principal ?? ANONYMOUS;
-      const access: RequestAccess = {
-        visibility: (kind) => governance.visibility(principal, kind),
-        canReadModel: (name) => governance.canRead(principal, { kind: "registered_model", name }),
-      };
       const audit = auditEntry(req, rule, principal, route.url ?? "", context);
       const call = () => handler.call(this, req, reply);
-      const out = await requestAccess.run(access, () => (audit ? auditScope.run(audit, call) : call()));
+      const audited = () => (audit ? auditScope.run(audit, call) : call());
+      // Without auth everyone sees everything: no visibility scope (visibleTo() then answers "all").
+      const out = await (opts.authEnabled ? requestAccess.run(accessOf(principal), audited) : audited());
       if (audit && !audit.written && reply.statusCode < 400) await appendAudit(database, audit);
       if (rule && "creates" in rule && rule.creates && reply.statusCode < 400) {
         const ref = rule.creates(inputOf(req), out);
@@ -94,7 +97,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
     } catch (err) {
       // A bad credential on a public route (a browser with a stale header hitting /health) is not an error.
       if (rule && "public" in rule) return;
-      reply.header("www-authenticate", 'Basic realm="keel", charset="UTF-8"');
+      challenge(req, reply);
       throw err;
     }
     if (principal) {
@@ -103,7 +106,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
     }
     // Unknown routes answer 404 for everyone; public ones need nothing.
     if (req.routeOptions.url === undefined || (rule && "public" in rule)) return;
-    reply.header("www-authenticate", 'Basic realm="keel", charset="UTF-8"');
+    challenge(req, reply);
     throw unauthenticated("Authentication required: send 'Authorization: Bearer <token>' (MLFLOW_TRACKING_TOKEN) or Basic credentials (MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD).");
   });
 
@@ -125,6 +128,15 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
   });
 
   return seen;
+}
+
+/**
+ * Asks for Basic credentials on a 401, except from scripts that say they are one (`X-Requested-With:
+ * XMLHttpRequest`, as the web UI sends): browsers answer a Basic challenge to fetch() with their own login
+ * dialog, over the app's sign-in form.
+ */
+function challenge(req: FastifyRequest, reply: FastifyReply): void {
+  if (req.headers["x-requested-with"] !== "XMLHttpRequest") reply.header("www-authenticate", 'Basic realm="keel", charset="UTF-8"');
 }
 
 function auditEntry(req: FastifyRequest, rule: Rule | undefined, p: Principal, url: string, context: AccessContext): PendingAudit | undefined {

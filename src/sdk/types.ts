@@ -213,6 +213,8 @@ export interface DeploymentSpecInput {
   queue?: { max_size?: number; timeout_ms?: number };
   cache?: { max_entries: number; ttl_s: number };
   features?: { table: string; key_column: string; columns: string[]; input: string };
+  /** Which predictions are logged: all by default; `enabled: false` or a `sample_rate` below 1 logs fewer. */
+  prediction_log?: { enabled?: boolean; sample_rate?: number };
   runtime?: { intra_op_threads?: number; inter_op_threads?: number };
 }
 

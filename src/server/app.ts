@@ -18,6 +18,7 @@ import { installInputGuard } from "./input-guard.js";
 import { createDeploymentManager, type DeploymentManager } from "../deployments/manager.js";
 import { deploymentMetrics } from "../deployments/metrics.js";
 import { createPredictionLog } from "../deployments/prediction-log.js";
+import { sqliteWorkerSink } from "../deployments/prediction-sink.js";
 import { registerDeploymentRoutes } from "../deployments/routes.js";
 import { createDeploymentStore } from "../deployments/store-sql.js";
 import { mlflowScoringRoutes } from "../serving/mlflow-routes.js";
@@ -126,6 +127,7 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     registry,
     artifacts,
     predictions: createPredictionLog(),
+    ...(opts.database.sqliteFile ? { sink: sqliteWorkerSink(opts.database.sqliteFile, app.log) } : {}),
     metrics: deploymentMetrics(metricsRegistry, () => manager.queueDepths()),
     now: opts.now ?? Date.now,
     log: app.log,

@@ -2,6 +2,24 @@ import type { FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "../db/database.js";
 
+/**
+ * Memoizes a series' per-label-values child: prom-client hashes a label object on every inc/observe,
+ * a few microseconds that add up on the serving path at tens of thousands of requests per second.
+ * The label values come from bounded sets (routes, statuses, deployments), so the map stays small.
+ */
+export function byLabels<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const children = new Map<string, T>();
+  return (...values) => {
+    const key = values.join("\u0000");
+    let c = children.get(key);
+    if (c === undefined) {
+      c = make(...values);
+      children.set(key, c);
+    }
+    return c;
+  };
+}
+
 /** Prometheus metrics for one app instance (its own registry, so tests can build many apps). */
 export function installMetrics(app: FastifyInstance, database: Database): Registry {
   const registry = new Registry();
@@ -32,12 +50,12 @@ export function installMetrics(app: FastifyInstance, database: Database): Regist
     },
   });
   void pool;
+  const series = byLabels((method, route, status) => ({ requests: requests.labels(method, route, status), latency: latency.labels(method, route, status) }));
   app.addHook("onResponse", async (req, reply) => {
     // The route pattern, not the raw URL, keeps label cardinality bounded.
-    const route = req.routeOptions.url ?? "unmatched";
-    const labels = { method: req.method, route, status: String(reply.statusCode) };
-    requests.inc(labels);
-    latency.observe(labels, reply.elapsedTime / 1000);
+    const s = series(req.method, req.routeOptions.url ?? "unmatched", String(reply.statusCode));
+    s.requests.inc();
+    s.latency.observe(reply.elapsedTime / 1000);
   });
   app.get("/metrics", async (_req, reply) => {
     reply.header("content-type", registry.contentType);

@@ -7,14 +7,22 @@ import type { FastifyError } from "fastify";
 import { KeelError } from "../core/errors.js";
 
 export class ServingError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /** Seconds for a Retry-After header (429, 503). */
-    readonly retryAfterS?: number,
-  ) {
-    super(message);
+  readonly status: number;
+  /** Seconds for a Retry-After header (429, 503). */
+  readonly retryAfterS?: number;
+  constructor(status: number, message: string, retryAfterS?: number) {
+    // No stack for answers to the client: under overload every 429 is one of these, and capturing a stack
+    // was the most expensive part of refusing a request. A 500 keeps it (the log shows the cause's own).
+    const limit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = "ServingError";
+    this.status = status;
+    this.retryAfterS = retryAfterS;
   }
 }
 

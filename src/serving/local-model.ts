@@ -1,7 +1,9 @@
 /**
- * A ServedModel over one ModelRuntime, run per request (no batching): what `keel serve model.onnx` serves,
- * and the unit the deployment layer puts a batcher and a router in front of.
+ * A ServedModel over one ModelRuntime: what `keel serve model.onnx` serves. With batching settings the
+ * runtime sits behind a dynamic batcher (src/serving/batched-runtime.ts), as a deployment variant does;
+ * without, each request runs on its own.
  */
+import { type BatchedRuntime, type BatchingSettings, batchedRuntime } from "./batched-runtime.js";
 import { unavailable } from "./errors.js";
 import type { InferOptions, InputPolicy, ModelMetadata, ServedModel } from "./model.js";
 import type { ModelRuntime } from "./runtime.js";
@@ -14,20 +16,39 @@ export interface LocalModelOptions {
   /** Version label(s) the model answers to (default ["1"]). */
   versions?: string[];
   inputPolicy?: InputPolicy;
+  /** Dynamic batching; absent: one onnxruntime run per request. */
+  batching?: BatchingSettings;
 }
 
-export function localModel(runtime: ModelRuntime, opts: LocalModelOptions): ServedModel {
+export interface LocalModel extends ServedModel {
+  /** Finishes the queued requests and frees the session. */
+  close(): Promise<void>;
+}
+
+/** Runs `runtime` per request, or behind a batcher when `batching` is given. */
+export function runner(runtime: ModelRuntime, name: string, batching?: BatchingSettings): Pick<BatchedRuntime, "infer" | "retire"> & { saturated?(): boolean } {
+  if (batching) return batchedRuntime(runtime, batching, { name });
+  return {
+    infer: (inputs, o) => {
+      if (o.deadline !== undefined && Date.now() > o.deadline) return Promise.reject(unavailable("The request's deadline (Keel-Timeout-Ms) passed before the model could run it."));
+      return runtime.run(inputs, o.outputs);
+    },
+    retire: () => runtime.dispose(),
+  };
+}
+
+export function localModel(runtime: ModelRuntime, opts: LocalModelOptions): LocalModel {
   const versions = opts.versions ?? ["1"];
   const meta: ModelMetadata = { name: opts.name, versions, platform: ONNX_PLATFORM, inputs: runtime.inputs, outputs: runtime.outputs };
+  const run = runner(runtime, opts.name, opts.batching);
   return {
     name: opts.name,
     versions,
     inputPolicy: opts.inputPolicy,
     metadata: () => meta,
     ready: () => true,
-    infer: async (inputs: Tensor[], o: InferOptions) => {
-      if (o.deadline !== undefined && Date.now() > o.deadline) throw unavailable("The request's deadline (Keel-Timeout-Ms) passed before the model could run it.");
-      return runtime.run(inputs, o.outputs);
-    },
+    infer: (inputs: Tensor[], o: InferOptions) => run.infer(inputs, { outputs: o.outputs, deadline: o.deadline }),
+    saturated: () => run.saturated?.() ?? false,
+    close: () => run.retire(),
   };
 }

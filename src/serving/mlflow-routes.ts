@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { VERSION } from "../server/version.js";
-import { mlflowErrorBody, ServingError, toServingError, unavailable } from "./errors.js";
+import { mlflowErrorBody, overloaded, ServingError, toServingError, unavailable } from "./errors.js";
 import { decodeInvocation, encodePredictions } from "./mlflow-codec.js";
 import type { ServedModel } from "./model.js";
 import { acceptRawBodies, rawBody } from "./raw-body.js";
@@ -38,6 +38,12 @@ export function mlflowScoringRoutes(opts: ScoringRoutesOptions): FastifyPluginAs
     app.get("/ping", health);
     app.get("/health", health);
     app.get("/version", async (_req, reply) => reply.type("text/plain").send(VERSION));
+    // Overload: refuse before the body is read when the model's queue is already full.
+    app.addHook("onRequest", async (req) => {
+      if (req.method !== "POST") return;
+      const model = await opts.resolve(req);
+      if (model.saturated?.()) throw overloaded(`Model '${model.name}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
+    });
     app.post("/invocations", async (req, reply) => {
       const model = await opts.resolve(req);
       if (!model.ready()) throw unavailable(`Model '${model.name}' is not ready yet.`, 1);

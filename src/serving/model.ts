@@ -65,6 +65,11 @@ export interface ServedModel {
    * ServingError (errors.ts) for 4xx/429/503 answers; anything else is a 500.
    */
   infer(inputs: Tensor[], opts: InferOptions): Promise<Tensor[]>;
+  /**
+   * True when a request (for `version`, if pinned) would find its queue full: it is refused with 429
+   * before its body is read, the cheapest answer to overload. Absent or false: read it and try.
+   */
+  saturated?(version?: string): boolean;
 }
 
 export interface ModelRepository {

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { VERSION } from "../server/version.js";
-import { modelNotFound, oipErrorBody, ServingError, toServingError, unavailable } from "./errors.js";
+import { modelNotFound, oipErrorBody, overloaded, ServingError, toServingError, unavailable } from "./errors.js";
 import type { ModelMetadata, ModelRepository, ServedModel } from "./model.js";
 import { decodeOipRequest, encodeOipAnswer, HEADER_LENGTH } from "./oip-codec.js";
 import { acceptRawBodies, rawBody } from "./raw-body.js";
@@ -53,6 +53,14 @@ export function oipRoutes(opts: OipRoutesOptions): FastifyPluginAsync {
         v2.setErrorHandler((err, req, reply) => sendOipError(err, req, reply));
         v2.setNotFoundHandler((req, reply) => {
           reply.status(404).send({ error: `No endpoint ${req.method} ${req.url.split("?")[0]} in the Open Inference Protocol.` });
+        });
+
+        // Overload: refuse before the body is read or decoded when the model's queue is already full.
+        v2.addHook("onRequest", async (req) => {
+          if (req.method !== "POST") return;
+          const p = req.params as Partial<Params> | undefined;
+          if (p?.model === undefined) return;
+          if (repo.get(p.model, p.version)?.saturated?.(p.version)) throw overloaded(`Model '${p.model}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
         });
 
         v2.get("/", async () => ({ name: opts.serverName ?? "keel", version: VERSION, extensions: OIP_EXTENSIONS }));

@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   intraOpThreads?: number;
   /** Threads for running independent graph branches in parallel; 0 or unset: onnxruntime's default. */
   interOpThreads?: number;
+  /** Let onnxruntime's pool threads busy-wait between runs (lower latency for back-to-back runs, a core burnt when idle). Default false. */
+  allowSpinning?: boolean;
   /** Run once at load with zeros (dynamic dims = 1) so the first request does not pay for lazy initialization. Default true. */
   warmup?: boolean;
 }
@@ -67,6 +69,10 @@ export class ModelRuntime {
       // warnings (unused initializers, …) would be printed at every load.
       logSeverityLevel: 4,
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+      // onnxruntime's pool threads otherwise spin after each run waiting for the next one: on a server that
+      // interleaves runs with HTTP work they burn a core the event loop needs (the medium MLP bench served
+      // 2.6x more requests per CPU-second without spinning).
+      ...(opts.allowSpinning ? {} : { extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } } }),
       ...(opts.interOpThreads ? { interOpNumThreads: opts.interOpThreads, executionMode: "parallel" as const } : {}),
     };
     let session: Ort.InferenceSession;

@@ -194,6 +194,56 @@ describe("deployments", () => {
     const rejected = answers.find((a) => a.status === 429);
     expect(rejected, "some requests were over the bound").toBeDefined();
     expect(Number(rejected?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    // MLflow scoring refuses the same way, in its own error shape.
+    const scored = await Promise.all(
+      Array.from({ length: 64 }, () =>
+        fetch(`${t.url}/api/keel/v1/deployments/fraud/invocations`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ inputs: [input.data] }),
+        }),
+      ),
+    );
+    expect(scored.every((r) => r.status === 200 || r.status === 429)).toBe(true);
+    const refused = scored.find((r) => r.status === 429);
+    expect(refused, "some scoring requests were over the bound").toBeDefined();
+    expect(await refused?.json()).toMatchObject({ error_code: "REQUEST_LIMIT_EXCEEDED" });
+    expect(Number(refused?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+  });
+
+  it("logs every prediction by default, none with prediction_log.enabled false, and inputs/outputs read back as numbers", async () => {
+    for (const [name, extra] of [
+      ["logged", {}],
+      ["unlogged", { prediction_log: { enabled: false } }],
+    ] as const) {
+      const created = await c.post("/api/keel/v1/deployments", { name, variants: [{ model: "fraud", version: 1 }], ...extra });
+      expect(created.status, JSON.stringify(created.body)).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await infer(`/v2/models/${name}/infer`)).status).toBe(200);
+    }
+    const logged = (await c.get("/api/keel/v1/deployments/logged/predictions", { limit: 50 })).body.predictions;
+    expect(logged).toHaveLength(5);
+    expect(logged[0].inputs[0].data).toEqual((input.data as number[]).map(Math.fround));
+    expectTensorClose({ name: "output", shape: [1, 2], data: logged[0].outputs[0].data }, SMALL.outputs[0]);
+    expect((await c.get("/api/keel/v1/deployments/unlogged/predictions", { limit: 50 })).body.predictions).toEqual([]);
+  });
+
+  it("drops a request whose deadline (the deployment's queue.timeout_ms) passes while it waits: 503, never run", async () => {
+    const created = await c.post("/api/keel/v1/deployments", {
+      name: "slow-queue",
+      variants: [{ model: "fraud", version: 2 }],
+      // A batch waits up to 10 s for company, but a request only 50 ms: each one expires in the queue.
+      batching: { max_batch_size: 64, max_queue_delay_ms: 10_000 },
+      queue: { max_size: 100, timeout_ms: 50 },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const r = await infer("/v2/models/slow-queue/infer");
+    expect(r.status).toBe(503);
+    expect(r.body.error).toMatch(/deadline/i);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/keel_deployment_batch_size_count\{deployment="slow-queue"/);
+    // The request's own Keel-Timeout-Ms wins over the deployment's default.
+    const own = await infer("/v2/models/slow-queue/infer", { "keel-timeout-ms": "30" });
+    expect(own.status).toBe(503);
   });
 
   it("looks features up by entity from a table before inference", async () => {

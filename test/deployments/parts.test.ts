@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createPredictionLog } from "../../src/deployments/prediction-log.js";
+import { predictionJson } from "../../src/deployments/prediction-json.mjs";
+import { createPredictionLog, expandTensors, summarizeTensor } from "../../src/deployments/prediction-log.js";
 import { createResponseCache } from "../../src/deployments/response-cache.js";
 import { createRouter } from "../../src/deployments/router.js";
 import { parseDeploymentSpec } from "../../src/deployments/spec.js";
@@ -24,6 +25,12 @@ describe("deployment spec", () => {
     expect(spec.sticky?.header).toBe("x-user-id");
   });
 
+  it("takes a prediction_log switch and sample rate (all predictions logged by default)", () => {
+    expect(parseDeploymentSpec(base).prediction_log).toBeUndefined();
+    expect(parseDeploymentSpec({ ...base, prediction_log: { enabled: false } }).prediction_log).toEqual({ enabled: false, sample_rate: 1 });
+    expect(parseDeploymentSpec({ ...base, prediction_log: { sample_rate: 0.1 } }).prediction_log).toEqual({ enabled: true, sample_rate: 0.1 });
+  });
+
   it.each([
     [{}, /name must be/],
     [{ name: "x" }, /variants/],
@@ -41,6 +48,8 @@ describe("deployment spec", () => {
     [{ ...base, queue: { max_size: 1.5 } }, /max_size/],
     [{ ...base, features: { table: "t; drop table users", key_column: "k", columns: ["a"], input: "x" } }, /identifier/],
     [{ ...base, replicas: 3 }, /unknown field/],
+    [{ ...base, prediction_log: { enabled: "no" } }, /prediction_log.enabled/],
+    [{ ...base, prediction_log: { sample_rate: 1.5 } }, /prediction_log.sample_rate/],
   ])("refuses %j", (raw, message) => {
     expect(() => parseDeploymentSpec(raw)).toThrow(message as RegExp);
   });
@@ -116,5 +125,33 @@ describe("prediction log buffer", () => {
     log.push(rec(5));
     expect(log.drain(10).map((r) => r.requestId)).toEqual(["4", "5"]);
     expect(log.drain(10)).toEqual([]);
+  });
+});
+
+describe("prediction log encoding", () => {
+  it("keeps the first 64 values of each tensor and reads them back exactly, whatever the datatype", () => {
+    const f32 = Float32Array.from({ length: 100 }, (_, i) => Math.fround(i / 3 - 7));
+    f32[1] = Number.NaN;
+    f32[2] = Number.POSITIVE_INFINITY;
+    const tensors = [
+      { name: "x", datatype: "FP32", shape: [1, 100], data: f32 },
+      { name: "i", datatype: "INT64", shape: [2], data: BigInt64Array.from([-(2n ** 62n), 5n]) },
+      { name: "b", datatype: "BOOL", shape: [3], data: Uint8Array.from([1, 0, 1]) },
+      { name: "h", datatype: "FP16", shape: [1], data: Uint16Array.from([0x3c00]) },
+      { name: "s", datatype: "BYTES", shape: [2], data: ["a", "é"] },
+    ];
+    const summaries = tensors.map(summarizeTensor);
+    expect(summaries[0].truncated).toBe(true);
+    // The summary is a copy: later changes to the request's buffers do not reach the log.
+    f32[0] = 42;
+    const back = expandTensors(JSON.parse(predictionJson(summaries))) as { name: string; data: unknown[]; truncated?: boolean }[];
+    expect(back[0].data).toHaveLength(64);
+    expect(back[0].data.slice(0, 4)).toEqual([Math.fround(-7), "NaN", "Infinity", Math.fround(3 / 3 - 7)]);
+    expect(back[0].truncated).toBe(true);
+    expect(back[1].data).toEqual([String(-(2n ** 62n)), "5"]);
+    expect(back[2].data).toEqual([true, false, true]);
+    expect(back[3].data).toEqual([1]);
+    expect(back[4]).toMatchObject({ name: "s", datatype: "BYTES", shape: [2], data: ["a", "é"] });
+    expect(back[4].truncated).toBeUndefined();
   });
 });
