@@ -255,8 +255,9 @@ await main(async () => {
   await deploy(base, "medium-unbatched", "mlp-medium", versions.medium, B1);
   await deploy(base, "medium-q5", "mlp-medium", versions.medium, { max_batch_size: 64, max_queue_delay_ms: 5 });
   await deploy(base, "convnet-batched", "convnet", versions.convnet, B64);
+  await deploy(base, "convnet-worker", "convnet", versions.convnet, B64, { runtime: { worker_thread: true } });
   await deploy(base, "big-input", "big-input", versions.big, B1);
-  log("serving: keel server up, 7 deployments created");
+  log("serving: keel server up, 8 deployments created");
 
   const depPath = (d: string) => `/v2/models/${d}/infer`;
   const smallReqs = (d: string) => jsonRequests(port, depPath(d), "input", 30, 64, 11);
@@ -286,6 +287,14 @@ await main(async () => {
   const cb1 = await batchStats(base, "convnet-batched");
   const convMeanBatch = (cb1.sum - cb0.sum) / (cb1.count - cb0.count);
   log(`convnet-batched: mean batch ${fmt(convMeanBatch)} rows over ${cb1.count - cb0.count} batches`);
+  const convWRnd = prng(5);
+  const convWReqs = Array.from({ length: 16 }, () => binaryInfer(port, depPath("convnet-worker"), "image", [1, 3, 64, 64], floats(convWRnd, 3 * 64 * 64)));
+  await checkRaw(port, convWReqs[0], "convnet-worker");
+  const cw0 = await batchStats(base, "convnet-worker");
+  const convW = await load("deployment convnet-worker (64/1ms, binary, session on a worker thread)", server.pid, port, convWReqs);
+  const cw1 = await batchStats(base, "convnet-worker");
+  const convWMeanBatch = (cw1.sum - cw0.sum) / (cw1.count - cw0.count);
+  log(`convnet-worker: mean batch ${fmt(convWMeanBatch)} rows over ${cw1.count - cw0.count} batches`);
 
   // Latency at 70% of max throughput, max_queue_delay_ms = 5.
   const q5Reqs = smallReqs("medium-q5");
@@ -327,6 +336,8 @@ await main(async () => {
   log(
     `onnxruntime-node direct convnet, mean batch ${fmt(convMeanBatch)}: ${fmt(convDirect.itemsPerS)} items/s, ${fmt(convDirect.msPerBatch)} ms/batch, ${fmt(convDirect.cores)} cores, ${fmt(convDirect.itemsPerCpuS)} items/cpu-s`,
   );
+  const convWDirect = await directRun(ort, convnet, "image", [3, 64, 64], convWMeanBatch, Math.min(SECONDS, 4));
+  log(`onnxruntime-node direct convnet, mean batch ${fmt(convWMeanBatch)}: ${fmt(convWDirect.itemsPerS)} items/s, ${fmt(convWDirect.cores)} cores`);
   const medCompute = await directRun(ort, medium, "input", [30], q5MeanBatch, 1);
   log(`onnxruntime-node direct mlp_medium, batch ${fmt(q5MeanBatch)}: ${fmt(medCompute.msPerBatch, 3)} ms/batch`);
 
@@ -379,6 +390,13 @@ await main(async () => {
     "items/cpu-s",
     conv.perCpuS / convDirect.itemsPerCpuS,
     `onnxruntime-node direct ${fmt(convDirect.itemsPerCpuS)} items/cpu-s (same batches)`,
+  );
+  figure(
+    "serving_convnet_worker_thread_items_per_s",
+    convW.rps,
+    "items/s",
+    convW.rps / convWDirect.itemsPerS,
+    `onnxruntime-node direct ${fmt(convWDirect.itemsPerS)} items/s at the batcher's mean batch ${fmt(convWMeanBatch)}, target >= 0.90x; runtime.worker_thread, binary tensors`,
   );
   const p50 = percentile(open.latencies, 50);
   const p99 = percentile(open.latencies, 99);

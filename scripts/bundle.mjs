@@ -19,10 +19,13 @@ await build({
   legalComments: "none",
 });
 
-// The prediction log's SQLite writer runs in a worker thread, loaded from a file next to the module that
-// starts it: next to dist/keel.mjs for the bundle, and next to dist/deployments/manager.js for tsc's output.
+// Worker threads (the prediction log's SQLite writer, a model's session) load plain .mjs files next to the
+// module that starts them: next to dist/keel.mjs for the bundle, and next to tsc's output in dist/<domain>/.
 import { copyFileSync, mkdirSync } from "node:fs";
-for (const dir of ["dist", "dist/deployments"]) {
-  mkdirSync(dir, { recursive: true });
-  for (const f of ["prediction-sink-worker.mjs", "prediction-json.mjs"]) copyFileSync(`src/deployments/${f}`, `${dir}/${f}`);
+const workerFiles = { deployments: ["prediction-sink-worker.mjs", "prediction-json.mjs"], serving: ["ort-worker.mjs"] };
+for (const [domain, files] of Object.entries(workerFiles)) {
+  for (const dir of ["dist", `dist/${domain}`]) {
+    mkdirSync(dir, { recursive: true });
+    for (const f of files) copyFileSync(`src/${domain}/${f}`, `${dir}/${f}`);
+  }
 }

@@ -35,7 +35,7 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
 
   let runtime: ModelRuntime | undefined;
   let remote: RegisteredServing | undefined;
-  const runtimeOptions = { intraOpThreads: cfg.intraOpThreads, interOpThreads: cfg.interOpThreads };
+  const runtimeOptions = { intraOpThreads: cfg.intraOpThreads, interOpThreads: cfg.interOpThreads, workerThread: cfg.workerThread };
   const inputPolicy = { allowNonFinite: !cfg.rejectNonFinite };
   try {
     if (registered) {

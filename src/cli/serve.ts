@@ -10,6 +10,7 @@ export interface ServeConfig {
   port: number;
   intraOpThreads?: number;
   interOpThreads?: number;
+  workerThread: boolean;
   tokenFile?: string;
   insecureNoAuth: boolean;
   rejectNonFinite: boolean;
@@ -41,6 +42,11 @@ export function serveCommand(): Command {
       new Option("--inter-op-threads <n>", "threads running independent parts of the graph in parallel (0: sequential)")
         .env("KEEL_INTER_OP_THREADS")
         .argParser(intArg("--inter-op-threads", 0, 1024)),
+    )
+    .addOption(
+      new Option("--worker-thread", "run the model on a thread of its own, so HTTP work overlaps with inference (for models that take milliseconds per batch)")
+        .env("KEEL_WORKER_THREAD")
+        .default(false),
     )
     .addOption(
       new Option("--max-batch-size <rows>", "dynamic batching: rows (dim 0) per onnxruntime run; 1 turns batching off")
@@ -91,6 +97,7 @@ export function serveCommand(): Command {
         port: o.port,
         intraOpThreads: o.intraOpThreads,
         interOpThreads: o.interOpThreads,
+        workerThread: o.workerThread === true,
         tokenFile: o.tokenFile,
         batching: {
           maxBatchSize: o.maxBatchSize,

@@ -143,7 +143,7 @@ export function createDeploymentManager(deps: ManagerDeps) {
   async function loadVariant(spec: DeploymentSpec, v: VariantSpec, version: number): Promise<LoadedVariant> {
     const runtime = await ModelRuntime.load(
       { bytes: await modelBytes(v.model, version) },
-      { intraOpThreads: spec.runtime?.intra_op_threads, interOpThreads: spec.runtime?.inter_op_threads },
+      { intraOpThreads: spec.runtime?.intra_op_threads, interOpThreads: spec.runtime?.inter_op_threads, workerThread: spec.runtime?.worker_thread },
     );
     return loadedVariant(v, String(version), runtime, spec, (b) => {
       deps.metrics?.batchSize.observe({ deployment: spec.name, variant: v.name }, b.rows);

@@ -26,7 +26,7 @@ export interface DeploymentSpec {
   /** Which predictions go to the prediction log (default: all of them). */
   prediction_log?: { enabled: boolean; sample_rate: number };
   /** Threads onnxruntime may use per variant's session. */
-  runtime?: { intra_op_threads?: number; inter_op_threads?: number };
+  runtime?: { intra_op_threads?: number; inter_op_threads?: number; worker_thread?: boolean };
 }
 
 /** Feature lookup before inference: entity keys from the request → rows of a table in Keel's database → one input tensor. */
@@ -160,10 +160,14 @@ export function parseDeploymentSpec(raw: unknown, nameFromPath?: string): Deploy
   }
   if (o.runtime !== undefined) {
     const r = obj(o.runtime, "runtime");
-    onlyKeys(r, ["intra_op_threads", "inter_op_threads"], "runtime");
+    onlyKeys(r, ["intra_op_threads", "inter_op_threads", "worker_thread"], "runtime");
     spec.runtime = {};
     if (r.intra_op_threads !== undefined) spec.runtime.intra_op_threads = int(r.intra_op_threads, "runtime.intra_op_threads", 1, 256);
     if (r.inter_op_threads !== undefined) spec.runtime.inter_op_threads = int(r.inter_op_threads, "runtime.inter_op_threads", 1, 256);
+    if (r.worker_thread !== undefined) {
+      if (typeof r.worker_thread !== "boolean") throw invalidParam("runtime.worker_thread must be true or false.");
+      spec.runtime.worker_thread = r.worker_thread;
+    }
   }
   return spec;
 }

@@ -215,7 +215,8 @@ export interface DeploymentSpecInput {
   features?: { table: string; key_column: string; columns: string[]; input: string };
   /** Which predictions are logged: all by default; `enabled: false` or a `sample_rate` below 1 logs fewer. */
   prediction_log?: { enabled?: boolean; sample_rate?: number };
-  runtime?: { intra_op_threads?: number; inter_op_threads?: number };
+  /** onnxruntime threads per session; worker_thread runs the session off the event loop's thread (for slow models). */
+  runtime?: { intra_op_threads?: number; inter_op_threads?: number; worker_thread?: boolean };
 }
 
 /** A deployment as the server reports it: its spec and, per variant, the version served and readiness. */

@@ -47,11 +47,12 @@ export function batchedRuntime(runtime: ModelRuntime, settings: BatchingSettings
     maxQueueDelayMs: settings.maxQueueDelayMs,
     preferredBatchSizes: settings.preferredBatchSizes,
     maxQueueSize: settings.maxQueueSize,
-    // onnxruntime-node starts each run from setImmediate: one batch at a time would mean one run per
-    // event-loop turn, and under overload a turn is long (hundreds of requests read and refused), so
-    // goodput fell to a tenth of capacity. Up to four batches are dispatched together when that many are
-    // queued; they still run one after the other on this thread.
-    maxConcurrentBatches: 4,
+    // On the event loop's thread onnxruntime-node starts each run from setImmediate: one batch at a time
+    // would mean one run per event-loop turn, and under overload a turn is long (hundreds of requests read
+    // and refused), so goodput fell to a tenth of capacity. Up to four batches are dispatched together when
+    // that many are queued; they still run one after the other. On a worker thread, two: one computing,
+    // the next one ready, while the queue fills the one after into a full batch.
+    maxConcurrentBatches: runtime.onWorkerThread ? 2 : 4,
     name: opts.name,
     rowsOf: (j) => j.rows,
     onBatch: opts.onBatch,

@@ -5,8 +5,9 @@
  * The signature comes from the file (src/onnx's reader: it keeps ONNX's symbolic dim names and tells an
  * unknown rank from a scalar) and is checked against what onnxruntime reports.
  *
- * onnxruntime-node runs a session on the event loop's thread (its run() is synchronous inside a
- * setImmediate), so one run blocks the process for its duration: batching requests is what amortizes it.
+ * onnxruntime-node runs a session on the thread that calls it (its run() is synchronous inside a
+ * setImmediate), so on the event loop's thread one run blocks the process for its duration: batching
+ * amortizes it, and `workerThread` moves the session to a thread of its own (session.ts).
  */
 import { open } from "node:fs/promises";
 import type * as Ort from "onnxruntime-node";
@@ -14,6 +15,7 @@ import { type ByteSource, type Dim, OnnxFormatError, type OnnxSignature, type On
 import { badInput, unavailable } from "./errors.js";
 import type { TensorSpec } from "./model.js";
 import { loadOrt } from "./ort.js";
+import { mainThreadSession, type OrtSession, workerSession } from "./session.js";
 import { allocate, isDatatype, type OrtModule, type Tensor, fromOrtTensor, toOrtTensor } from "./tensor.js";
 
 export type ModelSource = { bytes: Uint8Array } | { path: string };
@@ -25,6 +27,11 @@ export interface RuntimeOptions {
   interOpThreads?: number;
   /** Let onnxruntime's pool threads busy-wait between runs (lower latency for back-to-back runs, a core burnt when idle). Default false. */
   allowSpinning?: boolean;
+  /**
+   * Run the session on a worker thread of its own: the event loop keeps serving HTTP while the model
+   * computes (worth it for models that take milliseconds per batch). Default false: on the event loop's thread.
+   */
+  workerThread?: boolean;
   /** Run once at load with zeros (dynamic dims = 1) so the first request does not pay for lazy initialization. Default true. */
   warmup?: boolean;
 }
@@ -52,11 +59,13 @@ export class ModelRuntime {
 
   private constructor(
     private readonly ort: OrtModule,
-    private readonly session: Ort.InferenceSession,
+    private readonly session: OrtSession,
     readonly inputs: TensorSpec[],
     readonly outputs: TensorSpec[],
     /** Outputs that are not tensors (e.g. a ZipMap's sequence of maps): never fetched. */
     readonly skippedOutputs: string[],
+    /** The session runs on a worker thread of its own. */
+    readonly onWorkerThread: boolean,
   ) {}
 
   static async load(source: ModelSource, opts: RuntimeOptions = {}): Promise<ModelRuntime> {
@@ -75,9 +84,9 @@ export class ModelRuntime {
       ...(opts.allowSpinning ? {} : { extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } } }),
       ...(opts.interOpThreads ? { interOpNumThreads: opts.interOpThreads, executionMode: "parallel" as const } : {}),
     };
-    let session: Ort.InferenceSession;
+    let session: OrtSession;
     try {
-      session = "path" in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);
+      session = await (opts.workerThread ? workerSession : mainThreadSession)(ort, source, options);
     } catch (err) {
       throw new ModelLoadError(`onnxruntime cannot load the model: ${(err as Error).message}`);
     }
@@ -91,7 +100,7 @@ export class ModelRuntime {
         else outputs.push(specOf(n, signature.outputs, "output"));
       }
       if (!outputs.length) throw new ModelLoadError(`The model has no tensor outputs Keel can return (outputs: ${session.outputNames.join(", ")}).`);
-      const rt = new ModelRuntime(ort, session, inputs, outputs, skipped);
+      const rt = new ModelRuntime(ort, session, inputs, outputs, skipped, opts.workerThread === true);
       if (opts.warmup ?? true) rt.warmup = await rt.runWarmup();
       return rt;
     } catch (err) {
@@ -107,7 +116,7 @@ export class ModelRuntime {
     for (const t of inputs) feeds[t.name] = toOrtTensor(this.ort, t);
     const fetches = outputNames ? [...outputNames] : this.outputs.map((o) => o.name);
     this.inFlight++;
-    let result: Ort.InferenceSession.ReturnType;
+    let result: Record<string, Ort.Tensor>;
     try {
       result = await this.session.run(feeds, fetches);
     } catch (err) {

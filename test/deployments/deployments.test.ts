@@ -211,6 +211,17 @@ describe("deployments", () => {
     expect(Number(refused?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   });
 
+  it("runs a variant's session on a worker thread when runtime.worker_thread is set, with the same numbers", async () => {
+    const created = await c.post("/api/keel/v1/deployments", { name: "threaded", variants: [{ model: "fraud", version: 1 }], runtime: { worker_thread: true, intra_op_threads: 1 } });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const answers = await Promise.all(Array.from({ length: 16 }, () => infer("/v2/models/threaded/infer")));
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      expectTensorClose(a.body.outputs[0], SMALL.outputs[0]);
+    }
+    expect((await c.call("DELETE", "/api/keel/v1/deployments/threaded")).status).toBe(200);
+  });
+
   it("logs every prediction by default, none with prediction_log.enabled false, and inputs/outputs read back as numbers", async () => {
     for (const [name, extra] of [
       ["logged", {}],

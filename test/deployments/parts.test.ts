@@ -49,6 +49,7 @@ describe("deployment spec", () => {
     [{ ...base, features: { table: "t; drop table users", key_column: "k", columns: ["a"], input: "x" } }, /identifier/],
     [{ ...base, replicas: 3 }, /unknown field/],
     [{ ...base, prediction_log: { enabled: "no" } }, /prediction_log.enabled/],
+    [{ ...base, runtime: { worker_thread: "yes" } }, /runtime.worker_thread/],
     [{ ...base, prediction_log: { sample_rate: 1.5 } }, /prediction_log.sample_rate/],
   ])("refuses %j", (raw, message) => {
     expect(() => parseDeploymentSpec(raw)).toThrow(message as RegExp);

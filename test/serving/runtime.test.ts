@@ -114,6 +114,29 @@ describe("ModelRuntime", () => {
     await rt.dispose();
   });
 
+  it("on a worker thread: the same answers for every fixture, concurrent runs, clear errors, and 503 after dispose", async () => {
+    for (const name of ["mlp_small", "convnet", "embedding", "two_inputs", "text"] as FixtureName[]) {
+      const rt = await ModelRuntime.load({ bytes: readFileSync(fixturePath(name)) }, { intraOpThreads: 1, workerThread: true });
+      try {
+        expect(rt.warmup).toMatchObject({ ok: true });
+        const cases = fixtureCases(name);
+        // Several runs in flight at once: each answer goes back to its own caller.
+        const outs = await Promise.all(cases.map((c) => rt.run(c.inputs.map(refToTensor))));
+        for (const [k, c] of cases.entries()) for (const [i, want] of c.outputs.entries()) expectTensorClose(plain(outs[k][i]), want);
+      } finally {
+        await rt.dispose();
+      }
+    }
+    const rt = await ModelRuntime.load({ path: fixturePath("mlp_small") }, { workerThread: true });
+    // A value the model cannot take is the caller's 400, as on the main thread.
+    const bad = await rt.run([{ name: "input", datatype: "FP32", shape: [1, 29], data: new Float32Array(29) }]).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ServingError);
+    expect((bad as ServingError).status).toBe(400);
+    await rt.dispose();
+    expect(((await rt.run([{ name: "input", datatype: "FP32", shape: [1, 30], data: new Float32Array(30) }]).catch((e: unknown) => e)) as ServingError).status).toBe(503);
+    await expect(ModelRuntime.load({ bytes: Buffer.from("not a model at all") }, { workerThread: true })).rejects.toThrow(ModelLoadError);
+  });
+
   it("dispose waits for runs in flight, then refuses new ones with 503", async () => {
     const rt = await ModelRuntime.load({ path: fixturePath("mlp_medium") }, { intraOpThreads: 1 });
     const x: Tensor = { name: "input", datatype: "FP32", shape: [256, 30], data: new Float32Array(256 * 30) };

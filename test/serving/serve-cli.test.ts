@@ -51,6 +51,21 @@ describe("keel serve", () => {
     expect(proc.stderr).not.toContain("Warning");
   });
 
+  it("the default batcher, --worker-thread and --max-batch-size 1 all answer concurrent requests with the same numbers", async () => {
+    const [c] = fixtureCases("mlp_small");
+    for (const flags of [[], ["--worker-thread"], ["--max-batch-size", "1"]]) {
+      const { url } = await serve([fixturePath("mlp_small"), ...flags]);
+      const answers = await Promise.all(Array.from({ length: 24 }, () => post(`${url}/v2/models/mlp_small/infer`, { inputs: c.inputs })));
+      for (const r of answers) {
+        expect(r.status, `${flags.join(" ")}: ${r.bytes.toString()}`).toBe(200);
+        expectTensorClose(r.json.outputs[0], c.outputs[0]);
+      }
+    }
+    const bad = await runCli(["serve", fixturePath("mlp_small"), "--max-batch-size", "0"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--max-batch-size");
+  });
+
   it("--name renames the model", async () => {
     const { url } = await serve([fixturePath("mlp_small"), "--name", "fraud"]);
     expect((await fetch(`${url}/v2/models/fraud`)).status).toBe(200);
