@@ -1,8 +1,14 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // As ui/vite.config.ts resolves it: the UI reaches the server only through the SDK.
+  resolve: { alias: { "@keel/sdk": fileURLToPath(new URL("./src/sdk/index.ts", import.meta.url)) } },
   test: {
-    include: ["test/**/*.test.ts"],
+    // The UI's pure logic (filter autocomplete, URL state, smoothing) is tested beside it.
+    include: ["test/**/*.test.ts", "ui/src/**/*.test.ts"],
+    // Browser tests need Chromium and a built UI: `npm run test:ui` (vitest.ui.config.ts).
+    exclude: ["test/ui/**", "**/node_modules/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

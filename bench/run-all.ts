@@ -11,7 +11,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, fmt, log, ROOT } from "./lib.js";
 
-const ALL = ["ingest", "history", "search", "startup", "artifacts", "auth", "serving"];
+const ALL = ["ingest", "history", "search", "startup", "artifacts", "auth", "serving", "ui"];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = wanted.filter((w) => !ALL.includes(w));
 if (unknown.length) {

@@ -16,7 +16,9 @@ export interface StartedServer {
 export async function runServer(cfg: ServerConfig): Promise<void> {
   const { address } = await startServer(cfg);
   if (process.stdout.isTTY) {
-    console.log(`\n  Keel is serving at ${address}\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}${cfg.auth ? " (and MLFLOW_TRACKING_TOKEN=<token>)" : ""}\n  API docs: ${address}/docs\n`);
+    console.log(
+      `\n  Keel is serving at ${address}\n  Web UI: ${address}/\n  MLflow clients: export MLFLOW_TRACKING_URI=${address}${cfg.auth ? " (and MLFLOW_TRACKING_TOKEN=<token>)" : ""}\n  API docs: ${address}/docs\n`,
+    );
   }
 }
 

@@ -81,6 +81,9 @@ export const ACCESS_RULES: Record<string, Rule> = {
   "GET /docs/static/index.html": { public: true },
   "GET /docs/static/swagger-initializer.js": { public: true },
   "GET /api/keel/v1/health": { public: true },
+  // The web UI's files (it signs in by itself; everything it reads goes through the guarded API)
+  "GET /": { public: true },
+  "GET /*": { public: true },
 
   // MLflow tracking (levels as MLflow's auth app sets them: delete and restore need MANAGE)
   "POST /experiments/create": {

@@ -75,7 +75,14 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
       const call = () => handler.call(this, req, reply);
       const audited = () => (audit ? auditScope.run(audit, call) : call());
       // Without auth everyone sees everything: no visibility scope (visibleTo() then answers "all").
-      const out = await (opts.authEnabled ? requestAccess.run(accessOf(principal), audited) : audited());
+      const scoped = audit !== undefined || opts.authEnabled;
+      let out: unknown;
+      if (scoped) scopes.enter();
+      try {
+        out = await (opts.authEnabled ? requestAccess.run(accessOf(principal), audited) : audited());
+      } finally {
+        if (scoped) scopes.leave();
+      }
       if (audit && !audit.written && reply.statusCode < 400) await appendAudit(database, audit);
       if (rule && "creates" in rule && rule.creates && reply.statusCode < 400) {
         const ref = rule.creates(inputOf(req), out);
@@ -85,11 +92,16 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
     };
   });
 
-  app.addHook("onRequest", async (req, reply) => {
-    if (!opts.authEnabled) {
+  if (!opts.authEnabled) {
+    // Everyone is `anonymous` with every right: no authentication, and no authorization hook at all.
+    app.addHook("onRequest", (req, _reply, done) => {
       req.principal = ANONYMOUS;
-      return;
-    }
+      done();
+    });
+    return seen;
+  }
+
+  app.addHook("onRequest", async (req, reply) => {
     const rule = req.routeOptions.url === undefined ? undefined : ruleFor(req.method, req.routeOptions.url);
     let principal: Principal | undefined;
     try {
@@ -113,7 +125,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
   // preValidation: after the body is parsed but before schema validation, so a caller who may not use a
   // route learns nothing about it from validation errors.
   app.addHook("preValidation", async (req) => {
-    if (!opts.authEnabled || req.routeOptions.url === undefined) return;
+    if (req.routeOptions.url === undefined) return;
     const rule = ruleFor(req.method, req.routeOptions.url);
     const p = req.principal;
     if (!rule) {
@@ -129,6 +141,25 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): GuardedR
 
   return seen;
 }
+
+/**
+ * Node 20's AsyncLocalStorage, once enabled, runs a hook on every promise of the process (a few percent of a
+ * serving request's CPU). The request scopes are needed only while a request that uses them runs, so the
+ * stores are disabled whenever none is in flight, which takes the hook away; the next scoped request's run()
+ * enables them again.
+ */
+const scopes = {
+  inFlight: 0,
+  enter(): void {
+    this.inFlight++;
+  },
+  leave(): void {
+    if (--this.inFlight === 0) {
+      auditScope.disable();
+      requestAccess.disable();
+    }
+  },
+};
 
 /**
  * Asks for Basic credentials on a 401, except from scripts that say they are one (`X-Requested-With:

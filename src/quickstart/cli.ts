@@ -55,6 +55,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
   say("  All three agree (within 1e-5).");
   say();
   say(`  Server:      ${url}   (MLflow clients: export MLFLOW_TRACKING_URI=${url})`);
+  say(`  Web UI:      ${url}/experiments/${r.experimentId}/runs/${r.runId}`);
   say(`  API docs:    ${url}/docs`);
   say(`  Run:         ${url}/api/2.0/mlflow/runs/get?run_id=${r.runId}`);
   say(`  Metrics:     ${url}/api/2.0/mlflow/metrics/get-history?run_id=${r.runId}&metric_key=train_loss`);

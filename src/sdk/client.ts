@@ -106,6 +106,8 @@ interface SearchQuery {
   orderBy?: string[];
   maxResults?: number;
   pageToken?: string;
+  /** Abandons the request (a UI that moved on to another query). */
+  signal?: AbortSignal;
 }
 
 /** `fetch` options a streaming request body needs (Node's undici requires `duplex`; browsers accept it). */
@@ -205,8 +207,8 @@ export class KeelClient {
     }
   }
 
-  private mlflow<T>(method: HttpMethod, path: string, payload?: Record<string, unknown>): Promise<T> {
-    return this.request<T>(method, `${MLFLOW_API}${path}`, payload);
+  private mlflow<T>(method: HttpMethod, path: string, payload?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    return this.request<T>(method, `${MLFLOW_API}${path}`, payload, opts);
   }
 
   private keel<T>(method: HttpMethod, path: string, payload?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
@@ -236,8 +238,8 @@ export class KeelClient {
     return r.experiment_id;
   }
 
-  async getExperiment(experimentId: string): Promise<Experiment> {
-    return (await this.mlflow<{ experiment: Experiment }>("GET", "/experiments/get", { experiment_id: experimentId })).experiment;
+  async getExperiment(experimentId: string, opts: { signal?: AbortSignal } = {}): Promise<Experiment> {
+    return (await this.mlflow<{ experiment: Experiment }>("GET", "/experiments/get", { experiment_id: experimentId }, opts)).experiment;
   }
 
   /** undefined when no experiment has that name. */
@@ -251,13 +253,12 @@ export class KeelClient {
   }
 
   async searchExperiments(q: SearchQuery & { viewType?: ViewType } = {}) {
-    return this.mlflow<{ experiments?: Experiment[]; next_page_token?: string }>("POST", "/experiments/search", {
-      filter: q.filter,
-      order_by: q.orderBy,
-      view_type: q.viewType,
-      max_results: q.maxResults,
-      page_token: q.pageToken,
-    });
+    return this.mlflow<{ experiments?: Experiment[]; next_page_token?: string }>(
+      "POST",
+      "/experiments/search",
+      { filter: q.filter, order_by: q.orderBy, view_type: q.viewType, max_results: q.maxResults, page_token: q.pageToken },
+      { signal: q.signal },
+    );
   }
 
   /** Every experiment matching, across all pages (`maxResults` is the page size). */
@@ -297,8 +298,8 @@ export class KeelClient {
     return r.run;
   }
 
-  async getRun(runId: string): Promise<WireRun> {
-    return (await this.mlflow<{ run: WireRun }>("GET", "/runs/get", { run_id: runId })).run;
+  async getRun(runId: string, opts: { signal?: AbortSignal } = {}): Promise<WireRun> {
+    return (await this.mlflow<{ run: WireRun }>("GET", "/runs/get", { run_id: runId }, opts)).run;
   }
 
   async updateRun(runId: string, update: { status?: string; endTime?: number; runName?: string }): Promise<RunInfo> {
@@ -340,14 +341,19 @@ export class KeelClient {
   }
 
   async searchRuns(q: SearchQuery & { experimentIds: string[]; viewType?: ViewType }) {
-    return this.mlflow<{ runs?: WireRun[]; next_page_token?: string }>("POST", "/runs/search", {
-      experiment_ids: q.experimentIds,
-      filter: q.filter,
-      order_by: q.orderBy,
-      run_view_type: q.viewType,
-      max_results: q.maxResults,
-      page_token: q.pageToken,
-    });
+    return this.mlflow<{ runs?: WireRun[]; next_page_token?: string }>(
+      "POST",
+      "/runs/search",
+      {
+        experiment_ids: q.experimentIds,
+        filter: q.filter,
+        order_by: q.orderBy,
+        run_view_type: q.viewType,
+        max_results: q.maxResults,
+        page_token: q.pageToken,
+      },
+      { signal: q.signal },
+    );
   }
 
   /** Every run matching, across all pages (`maxResults` is the page size). */
@@ -784,20 +790,33 @@ export class KeelClient {
     return this.keel("GET", "/health");
   }
 
-  async compareRuns(q: { runIds: string[]; metricKeys: string[]; maxPoints?: number; method?: "lttb" | "minmax"; xAxis?: "step" | "timestamp"; fullResolution?: boolean }) {
-    const r = await this.keel<{ series: ComparedSeries[] }>("POST", "/runs/compare", {
-      run_ids: q.runIds,
-      metric_keys: q.metricKeys,
-      max_points: q.maxPoints,
-      method: q.method,
-      x_axis: q.xAxis,
-      full_resolution: q.fullResolution,
-    });
+  async compareRuns(q: {
+    runIds: string[];
+    metricKeys: string[];
+    maxPoints?: number;
+    method?: "lttb" | "minmax";
+    xAxis?: "step" | "timestamp";
+    fullResolution?: boolean;
+    signal?: AbortSignal;
+  }) {
+    const r = await this.keel<{ series: ComparedSeries[] }>(
+      "POST",
+      "/runs/compare",
+      {
+        run_ids: q.runIds,
+        metric_keys: q.metricKeys,
+        max_points: q.maxPoints,
+        method: q.method,
+        x_axis: q.xAxis,
+        full_resolution: q.fullResolution,
+      },
+      { signal: q.signal },
+    );
     return r.series;
   }
 
-  async experimentKeys(experimentIds: string[]): Promise<{ metrics: string[]; params: string[]; tags: string[] }> {
-    return this.keel("GET", "/experiments/keys", { experiment_ids: experimentIds });
+  async experimentKeys(experimentIds: string[], opts: { signal?: AbortSignal } = {}): Promise<{ metrics: string[]; params: string[]; tags: string[] }> {
+    return this.keel("GET", "/experiments/keys", { experiment_ids: experimentIds }, opts);
   }
 
   /** Registry changes after `after`, in commit order; `waitMs` long-polls (up to 30 s) when there are none yet. */

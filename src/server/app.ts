@@ -27,6 +27,7 @@ import { createWebhooks, type WebhookService, type WebhookTuning } from "../webh
 import { registerWebhookRoutes } from "../webhooks/routes.js";
 import { installMetrics } from "./metrics.js";
 import { connectRedisBus } from "./redis-bus.js";
+import { defaultUiDir, registerUiStatic } from "./ui-static.js";
 import { VERSION } from "./version.js";
 
 export interface AppOptions {
@@ -46,6 +47,8 @@ export interface AppOptions {
   eventPollMs?: number;
   /** Webhook delivery timing (tests shorten the retry backoff). */
   webhooks?: WebhookTuning;
+  /** The built web UI served at `/` (default: `ui/dist` of this package; see server/ui-static.ts). */
+  uiDir?: string;
 }
 
 export interface KeelApp {
@@ -116,8 +119,9 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onSend", async (_req, reply) => {
+  app.addHook("onSend", (_req, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
   const metricsRegistry = installMetrics(app, opts.database);
   installInputGuard(app);
@@ -177,5 +181,7 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     },
     { prefix: KEEL_PREFIX },
   );
+  // The web UI: every GET no API route claims (unknown API paths still get the JSON 404).
+  await registerUiStatic(app, { dir: opts.uiDir ?? defaultUiDir() });
   return { app, tracking, artifacts, registry, governance, webhooks: webhooks.service, deployments: manager, routes };
 }

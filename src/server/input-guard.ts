@@ -41,9 +41,8 @@ export function installInputGuard(app: FastifyInstance): void {
       done(null, parsed);
     });
   });
-  app.addHook("preValidation", async (req) => {
-    if (containsNul(req.query) || containsNul(req.params) || (!bodyChecked.has(req) && containsNul(req.body))) {
-      throw invalidParam(NUL_MESSAGE);
-    }
+  app.addHook("preValidation", (req, _reply, done) => {
+    if (containsNul(req.query) || containsNul(req.params) || (!bodyChecked.has(req) && containsNul(req.body))) done(invalidParam(NUL_MESSAGE));
+    else done();
   });
 }

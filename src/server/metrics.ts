@@ -51,11 +51,12 @@ export function installMetrics(app: FastifyInstance, database: Database): Regist
   });
   void pool;
   const series = byLabels((method, route, status) => ({ requests: requests.labels(method, route, status), latency: latency.labels(method, route, status) }));
-  app.addHook("onResponse", async (req, reply) => {
+  app.addHook("onResponse", (req, reply, done) => {
     // The route pattern, not the raw URL, keeps label cardinality bounded.
     const s = series(req.method, req.routeOptions.url ?? "unmatched", String(reply.statusCode));
     s.requests.inc();
     s.latency.observe(reply.elapsedTime / 1000);
+    done();
   });
   app.get("/metrics", async (_req, reply) => {
     reply.header("content-type", registry.contentType);

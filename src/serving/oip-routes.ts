@@ -56,11 +56,11 @@ export function oipRoutes(opts: OipRoutesOptions): FastifyPluginAsync {
         });
 
         // Overload: refuse before the body is read or decoded when the model's queue is already full.
-        v2.addHook("onRequest", async (req) => {
-          if (req.method !== "POST") return;
-          const p = req.params as Partial<Params> | undefined;
-          if (p?.model === undefined) return;
-          if (repo.get(p.model, p.version)?.saturated?.(p.version)) throw overloaded(`Model '${p.model}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
+        v2.addHook("onRequest", (req, _reply, done) => {
+          const p = req.method === "POST" ? (req.params as Partial<Params> | undefined) : undefined;
+          if (p?.model !== undefined && repo.get(p.model, p.version)?.saturated?.(p.version)) {
+            done(overloaded(`Model '${p.model}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1));
+          } else done();
         });
 
         v2.get("/", async () => ({ name: opts.serverName ?? "keel", version: VERSION, extensions: OIP_EXTENSIONS }));

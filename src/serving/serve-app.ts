@@ -59,8 +59,9 @@ export async function buildServeApp(opts: ServeAppOptions): Promise<FastifyInsta
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onSend", async (_req, reply) => {
+  app.addHook("onSend", (_req, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
   await app.register(oipRoutes({ repository: staticRepository([opts.model]), maxBodyBytes }));
   await app.register(mlflowScoringRoutes({ resolve: () => opts.model, maxBodyBytes }));

@@ -54,7 +54,7 @@ export function testArtifactStore(dataDir: string) {
   return createFsArtifactStore({ root: join(dataDir, "artifacts"), uploadsDir: join(dataDir, "artifact-uploads") });
 }
 
-export type TestAppOptions = Partial<Pick<AppOptions, "now" | "auth" | "redisUrl" | "webhooks" | "eventPollMs">>;
+export type TestAppOptions = Partial<Pick<AppOptions, "now" | "auth" | "redisUrl" | "webhooks" | "eventPollMs" | "uiDir">>;
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await freshDb();

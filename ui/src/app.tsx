@@ -1,0 +1,142 @@
+/** The app shell: top bar with navigation, theme switch and the signed-in user; the page for the address. */
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef } from "react";
+import { auth, useAuth, useClient } from "./lib/api";
+import { lazyPage } from "./lib/lazy-page";
+import { Link, useLocation } from "./lib/router";
+import { setTheme, useTheme } from "./lib/theme";
+import { ExperimentsPage } from "./pages/experiments";
+import { RunsPage } from "./pages/runs/runs-page";
+import { SignIn } from "./pages/sign-in";
+
+// Charts (uPlot) load with the pages that draw them, not with the runs table.
+const RunPage = lazyPage(() => import("./pages/run-page"));
+const ComparePage = lazyPage(() => import("./pages/compare-page"));
+
+type Route = { page: "experiments" } | { page: "runs"; experimentId: string } | { page: "run"; experimentId: string; runId: string } | { page: "compare" } | { page: "not-found" };
+
+export function route(pathname: string): Route {
+  const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === "experiments")) return { page: "experiments" };
+  if (parts[0] === "experiments" && parts.length === 2) return { page: "runs", experimentId: parts[1] };
+  if (parts[0] === "experiments" && parts.length === 4 && parts[2] === "runs") return { page: "run", experimentId: parts[1], runId: parts[3] };
+  if (parts.length === 1 && parts[0] === "compare") return { page: "compare" };
+  return { page: "not-found" };
+}
+
+// A deep link to a lazily loaded page: fetch its code alongside this bundle's start-up, not after the first render.
+{
+  const first = route(window.location.pathname).page;
+  if (first === "run") RunPage.preload();
+  else if (first === "compare") ComparePage.preload();
+}
+
+export function App() {
+  const { pathname } = useLocation();
+  const { needsSignIn } = useAuth();
+  const r = route(pathname);
+  const main = useRef<HTMLElement>(null);
+  const qc = useQueryClient();
+  const client = useClient();
+  const runId = r.page === "run" ? r.runId : undefined;
+  // The run page's code loads on demand: fetch its run meanwhile, not after.
+  useEffect(() => {
+    if (runId) void qc.prefetchQuery({ queryKey: ["run", runId], queryFn: ({ signal }) => client.getRun(runId, { signal }) });
+  }, [runId, qc, client]);
+  const first = useRef(true);
+
+  // After an in-app navigation, move focus to the new page (screen readers announce it; Tab starts there).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every change of page, which is what pathname names
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const h1 = main.current?.querySelector<HTMLElement>("h1");
+    (h1 ?? main.current)?.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }, [pathname]);
+
+  let page: React.ReactNode;
+  if (needsSignIn) page = <SignIn />;
+  else if (r.page === "experiments") page = <ExperimentsPage />;
+  else if (r.page === "runs") page = <RunsPage key={r.experimentId} experimentId={r.experimentId} />;
+  else if (r.page === "run") page = <RunPage key={r.runId} experimentId={r.experimentId} runId={r.runId} />;
+  else if (r.page === "compare") page = <ComparePage />;
+  else
+    page = (
+      <div className="page">
+        <h1 tabIndex={-1}>Page not found</h1>
+        <p>
+          Nothing lives at <code>{pathname}</code>. <Link to="/">Go to the experiments</Link>.
+        </p>
+      </div>
+    );
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/" className="brand" aria-label="Keel home">
+          <img src="/favicon.svg" alt="" width={22} height={22} />
+          Keel
+        </Link>
+        <nav aria-label="Main">
+          <ul>
+            <li>
+              <Link to="/" aria-current={r.page === "experiments" || r.page === "runs" || r.page === "run" ? "page" : undefined}>
+                Experiments
+              </Link>
+            </li>
+            <li>
+              <a href="/docs">API docs</a>
+            </li>
+          </ul>
+        </nav>
+        <span className="grow" />
+        {!needsSignIn && <UserMenu />}
+        <ThemeToggle />
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>
+        {page}
+      </main>
+    </>
+  );
+}
+
+function ThemeToggle() {
+  const theme = useTheme();
+  const next = theme === "dark" ? "light" : "dark";
+  return (
+    <button type="button" className="icon-button" onClick={() => setTheme(next)} aria-label={`Switch to ${next} theme`} title={`Switch to ${next} theme`} data-testid="theme-toggle">
+      <span aria-hidden="true">{theme === "dark" ? "☀" : "☾"}</span>
+    </button>
+  );
+}
+
+function UserMenu() {
+  const client = useClient();
+  const qc = useQueryClient();
+  const me = useQuery({ queryKey: ["whoami"], queryFn: () => client.whoami(), staleTime: 60_000, retry: false });
+  if (!me.data || me.data.authenticated_by === "none") return null;
+  return (
+    <span className="user">
+      <span>
+        <span className="visually-hidden">Signed in as </span>
+        {me.data.username}
+      </span>
+      <button
+        type="button"
+        className="secondary"
+        onClick={async () => {
+          await auth.signOut();
+          qc.clear();
+        }}
+      >
+        Sign out
+      </button>
+    </span>
+  );
+}

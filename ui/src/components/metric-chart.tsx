@@ -1,0 +1,148 @@
+/**
+ * One metric chart (uPlot, canvas): one or many series over step, wall time or time since the run began;
+ * log scale; smoothing with the raw line kept faint behind it. Rebuilt when the data or the options change,
+ * resized in place.
+ */
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { formatDuration, formatNumber } from "../lib/format";
+import { smooth } from "../lib/smoothing";
+import { cssVar, useTheme } from "../lib/theme";
+
+export type XMode = "step" | "time" | "relative";
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  /** Step, epoch seconds (time) or seconds since start (relative), ascending. */
+  x: number[];
+  y: (number | null)[];
+}
+
+export interface MetricChartProps {
+  series: ChartSeries[];
+  xMode: XMode;
+  log: boolean;
+  smoothing: number;
+  height?: number;
+  /** What a screen reader hears instead of the canvas. */
+  description: string;
+}
+
+let firstChartMarked = false;
+
+const X_LABEL: Record<XMode, string> = { step: "Step", time: "Time", relative: "Time since start" };
+
+function sortedByX(s: ChartSeries): ChartSeries {
+  for (let i = 1; i < s.x.length; i++) {
+    if (s.x[i] < s.x[i - 1]) {
+      const order = s.x.map((_, j) => j).sort((a, b) => s.x[a] - s.x[b]);
+      return { ...s, x: order.map((j) => s.x[j]), y: order.map((j) => s.y[j]) };
+    }
+  }
+  return s;
+}
+
+function withAlpha(color: string, alpha: number): string {
+  const m = /^#([0-9a-f]{6})$/i.exec(color);
+  if (!m) return color;
+  const n = Number.parseInt(m[1], 16);
+  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+export function MetricChart({ series, xMode, log, smoothing, height = 220, description }: MetricChartProps) {
+  const host = useRef<HTMLDivElement>(null);
+  const theme = useTheme();
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `theme` rebuilds the chart with the new theme's colors (read from CSS variables)
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const fg = cssVar("--fg-muted") || "#666";
+    const grid = cssVar("--border") || "#ddd";
+    const showRaw = smoothing > 0 && series.length <= 10;
+    const tables: uPlot.AlignedData[] = [];
+    const uSeries: uPlot.Series[] = [{ label: X_LABEL[xMode], value: (_u, v) => (v === null ? "" : formatX(v, xMode)) }];
+    for (const raw of series) {
+      const s = sortedByX(raw);
+      const ys = log ? s.y.map((v) => (v !== null && v > 0 ? v : null)) : s.y;
+      const cols: (number | null)[][] = [];
+      if (showRaw) {
+        cols.push(ys);
+        uSeries.push({ label: `${s.label} (raw)`, stroke: withAlpha(s.color, 0.25), width: 1, spanGaps: true, points: { show: false }, value: (_u, v) => formatNumber(v ?? undefined) });
+      }
+      cols.push(smoothing > 0 ? smooth(ys, smoothing) : ys);
+      uSeries.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: s.x.length < 2 }, value: (_u, v) => formatNumber(v ?? undefined) });
+      tables.push([s.x, ...cols] as uPlot.AlignedData);
+    }
+    const data: uPlot.AlignedData = tables.length === 1 ? tables[0] : tables.length === 0 ? [[]] : uPlot.join(tables);
+    const opts: uPlot.Options = {
+      width: Math.max(100, el.clientWidth),
+      height,
+      scales: { x: { time: xMode === "time" }, y: log ? { distr: 3, log: 10 } : {} },
+      axes: [
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid, width: 1 },
+          ...(xMode === "time" ? {} : { values: (_u: uPlot, splits: number[], _i: number, _space: number, incr: number) => splits.map((v) => (v == null ? "" : formatTick(v, xMode, incr))) }),
+        },
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid, width: 1 },
+          size: 70,
+          // uPlot passes null for the log scale's unlabeled minor ticks.
+          values: (_u, splits) => splits.map((v) => (v == null ? "" : formatNumber(v))),
+        },
+      ],
+      series: uSeries,
+      // One series needs no key; past ten the page lists the runs with their colors instead.
+      legend: { show: series.length > 1 && series.length <= 10, live: true },
+      cursor: { drag: { x: true, y: false, setScale: true } },
+    };
+    // The benchmark's "chart rendered": the first chart drawn with data on this page load.
+    if (!firstChartMarked && series.some((s) => s.x.length > 0)) {
+      opts.hooks = {
+        draw: [
+          () => {
+            if (firstChartMarked) return;
+            firstChartMarked = true;
+            performance.mark("keel:chart:first-draw");
+          },
+        ],
+      };
+    }
+    const chart = new uPlot(opts, data, el);
+    const ro = new ResizeObserver(() => {
+      const w = Math.max(100, el.clientWidth);
+      if (w !== chart.width) chart.setSize({ width: w, height });
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      chart.destroy();
+    };
+  }, [series, xMode, log, smoothing, height, theme]);
+
+  return (
+    <figure className="chart" role="img" aria-label={description}>
+      <div ref={host} className="chart-host" data-testid="metric-chart" />
+    </figure>
+  );
+}
+
+/** Axis labels: seconds, minutes or hours for relative time, with as many decimals as the tick spacing needs. */
+function formatTick(v: number, mode: XMode, incr: number): string {
+  if (mode !== "relative") return formatX(v, mode);
+  const unit = incr >= 3600 ? { name: "h", size: 3600 } : incr >= 60 ? { name: "min", size: 60 } : { name: "s", size: 1 };
+  const decimals = Math.max(0, Math.min(3, -Math.floor(Math.log10(incr / unit.size) + 1e-9)));
+  return `${(v / unit.size).toFixed(decimals)} ${unit.name}`;
+}
+
+function formatX(v: number, mode: XMode): string {
+  if (mode === "relative") return formatDuration(v * 1000);
+  if (mode === "time") return new Date(v * 1000).toLocaleTimeString();
+  return Number.isInteger(v) ? v.toLocaleString() : formatNumber(v);
+}

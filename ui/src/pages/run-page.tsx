@@ -1,0 +1,230 @@
+/** One run: overview, metric charts (downsampled server-side), params and tags. */
+import type { KeyValue } from "@keel/sdk";
+import { metricNumber } from "@keel/sdk";
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useMemo, useState } from "react";
+import { ErrorBanner } from "../components/error-banner";
+import { ChartControls, type ChartSettings, chartSettingsFrom, chartSettingsTo, MetricChartCard, type RunRef, runColor } from "../components/metric-panel";
+import { useClient } from "../lib/api";
+import { formatDuration, formatNumber, formatTime } from "../lib/format";
+import { Link, navigate, useLocation } from "../lib/router";
+
+export default function RunPage({ experimentId, runId }: { experimentId: string; runId: string }) {
+  const client = useClient();
+  const { pathname, search } = useLocation();
+  const settings = useMemo(() => chartSettingsFrom(new URLSearchParams(search)), [search]);
+  const setSettings = (change: Partial<ChartSettings>) => {
+    const q = new URLSearchParams(search);
+    chartSettingsTo(q, { ...settings, ...change });
+    const s = q.toString();
+    navigate(`${pathname}${s ? `?${s}` : ""}`, { replace: true });
+  };
+  const run = useQuery({ queryKey: ["run", runId], queryFn: ({ signal }) => client.getRun(runId, { signal }) });
+  const expId = run.data?.info.experiment_id ?? experimentId;
+  const experiment = useQuery({ queryKey: ["experiment", expId], queryFn: ({ signal }) => client.getExperiment(expId, { signal }) });
+  const [chartFilter, setChartFilter] = useState("");
+
+  const info = run.data?.info;
+  const tags = useMemo(() => new Map((run.data?.data.tags ?? []).map((t) => [t.key, t.value])), [run.data]);
+  const metrics = useMemo(() => [...(run.data?.data.metrics ?? [])].sort((a, b) => a.key.localeCompare(b.key)), [run.data]);
+  const refs = useMemo<RunRef[]>(() => (info ? [{ id: info.run_id, name: info.run_name || info.run_id, color: runColor(0), start: info.start_time }] : []), [info]);
+  const name = info?.run_name || runId;
+
+  useEffect(() => {
+    document.title = `${name} · Keel`;
+  }, [name]);
+
+  if (run.isError) {
+    return (
+      <div className="page">
+        <nav aria-label="Breadcrumb" className="breadcrumbs">
+          <Link to="/">Experiments</Link> <span aria-hidden="true">/</span> <Link to={`/experiments/${encodeURIComponent(experimentId)}`}>{experimentId}</Link>
+        </nav>
+        <h1 tabIndex={-1}>Run {runId}</h1>
+        <ErrorBanner error={run.error} what="Cannot load the run" />
+      </div>
+    );
+  }
+  if (!info) return <p className="page muted">Loading run…</p>;
+
+  const sourceName = tags.get("mlflow.source.name");
+  const sourceType = tags.get("mlflow.source.type");
+  const commit = tags.get("mlflow.source.git.commit");
+  const parent = tags.get("mlflow.parentRunId");
+  const shownMetrics = metrics.filter((m) => m.key.toLowerCase().includes(chartFilter.trim().toLowerCase()));
+
+  return (
+    <div className="page run-page">
+      <nav aria-label="Breadcrumb" className="breadcrumbs">
+        <Link to="/">Experiments</Link> <span aria-hidden="true">/</span>{" "}
+        <Link to={`/experiments/${encodeURIComponent(expId)}`}>{experiment.data?.name ?? expId}</Link> <span aria-hidden="true">/</span>{" "}
+        <span aria-current="page">{name}</span>
+      </nav>
+      <div className="page-head">
+        <h1 tabIndex={-1}>{name}</h1>
+        <span className={`badge status-${info.status.toLowerCase()}`}>{info.status}</span>
+        {info.lifecycle_stage === "deleted" && <span className="badge warn">deleted</span>}
+      </div>
+
+      <section aria-labelledby="overview-h" className="card">
+        <h2 id="overview-h">Overview</h2>
+        <dl className="overview">
+          <dt>Run ID</dt>
+          <dd className="mono">{info.run_id}</dd>
+          <dt>Status</dt>
+          <dd>{info.status}</dd>
+          <dt>Started</dt>
+          <dd>{formatTime(info.start_time)}</dd>
+          <dt>Ended</dt>
+          <dd>{info.end_time ? formatTime(info.end_time) : "—"}</dd>
+          <dt>Duration</dt>
+          <dd>{info.end_time ? formatDuration(info.end_time - info.start_time) : info.status === "RUNNING" ? `running for ${formatDuration(Date.now() - info.start_time)}` : "—"}</dd>
+          <dt>User</dt>
+          <dd>{info.user_id || "—"}</dd>
+          <dt>Source</dt>
+          <dd>
+            {sourceName ? (
+              <>
+                <span className="mono">{sourceName}</span>
+                {sourceType && <span className="muted"> ({sourceType.toLowerCase()})</span>}
+              </>
+            ) : (
+              "—"
+            )}
+            {commit && <span className="mono muted"> @ {commit.slice(0, 12)}</span>}
+          </dd>
+          {parent && (
+            <>
+              <dt>Parent run</dt>
+              <dd>
+                <Link to={`/experiments/${encodeURIComponent(expId)}/runs/${encodeURIComponent(parent)}`} className="mono">
+                  {parent}
+                </Link>
+              </dd>
+            </>
+          )}
+          <dt>Artifacts</dt>
+          <dd className="mono">{info.artifact_uri}</dd>
+        </dl>
+      </section>
+
+      <section aria-labelledby="metrics-h" className="card">
+        <h2 id="metrics-h">Metrics ({metrics.length})</h2>
+        {metrics.length === 0 ? (
+          <p className="muted">This run has no metrics.</p>
+        ) : (
+          <>
+            <ChartControls value={settings} onChange={setSettings} />
+            {metrics.length > 4 && (
+              <label className="inline">
+                <span className="visually-hidden">Filter charts by metric name</span>
+                <input type="search" placeholder="Filter charts" value={chartFilter} onChange={(e) => setChartFilter(e.target.value)} />
+              </label>
+            )}
+            <div className="chart-grid">
+              {shownMetrics.map((m) => (
+                <MetricChartCard key={m.key} metricKey={m.key} runs={refs} settings={settings} />
+              ))}
+            </div>
+            <details className="latest">
+              <summary>Latest values</summary>
+              <table className="table compact">
+                <thead>
+                  <tr>
+                    <th scope="col">Metric</th>
+                    <th scope="col" className="num">
+                      Value
+                    </th>
+                    <th scope="col" className="num">
+                      Step
+                    </th>
+                    <th scope="col">Logged</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {metrics.map((m) => (
+                    <tr key={m.key}>
+                      <td className="mono">{m.key}</td>
+                      <td className="num mono">{formatNumber(metricNumber(m.value))}</td>
+                      <td className="num mono">{m.step}</td>
+                      <td>{formatTime(m.timestamp)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          </>
+        )}
+      </section>
+
+      <div className="two-col">
+        <KeyValueTable title="Parameters" id="params-h" rows={run.data?.data.params ?? []} empty="No parameters." />
+        <TagsTable tags={run.data?.data.tags ?? []} />
+      </div>
+    </div>
+  );
+}
+
+function KeyValueTable({ title, id, rows, empty }: { title: string; id: string; rows: KeyValue[]; empty: string }) {
+  const [q, setQ] = useState("");
+  const needle = q.trim().toLowerCase();
+  const shown = rows.filter((r) => !needle || r.key.toLowerCase().includes(needle) || r.value.toLowerCase().includes(needle)).sort((a, b) => a.key.localeCompare(b.key));
+  return (
+    <section aria-labelledby={id} className="card">
+      <h2 id={id}>
+        {title} ({rows.length})
+      </h2>
+      {rows.length > 8 && (
+        <label className="inline">
+          <span className="visually-hidden">Filter {title.toLowerCase()}</span>
+          <input type="search" placeholder={`Filter ${title.toLowerCase()}`} value={q} onChange={(e) => setQ(e.target.value)} />
+        </label>
+      )}
+      {rows.length === 0 ? (
+        <p className="muted">{empty}</p>
+      ) : (
+        <table className="table compact kv">
+          <thead>
+            <tr>
+              <th scope="col">Key</th>
+              <th scope="col">Value</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((r) => (
+              <tr key={r.key}>
+                <td className="mono">{r.key}</td>
+                <td className="mono wrap">{r.value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function TagsTable({ tags }: { tags: KeyValue[] }) {
+  const user = tags.filter((t) => !t.key.startsWith("mlflow."));
+  const system = tags.filter((t) => t.key.startsWith("mlflow."));
+  return (
+    <div>
+      <KeyValueTable title="Tags" id="tags-h" rows={user} empty="No tags." />
+      {system.length > 0 && (
+        <details className="card">
+          <summary>System tags ({system.length})</summary>
+          <table className="table compact kv">
+            <tbody>
+              {system.map((t) => (
+                <tr key={t.key}>
+                  <td className="mono">{t.key}</td>
+                  <td className="mono wrap">{t.value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </div>
+  );
+}
