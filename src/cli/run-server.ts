@@ -1,3 +1,4 @@
+import { DEFAULT_RETENTION } from "../deployments/manager.js";
 import { readFileSync } from "node:fs";
 import { openArtifactStore } from "../artifacts/open.js";
 import { ensureFirstAdmin } from "../governance/index.js";
@@ -64,6 +65,10 @@ export async function startServer(cfg: ServerConfig, who = "keel server"): Promi
     auth: { enabled: cfg.auth, defaultPermission: cfg.defaultPermission },
     https,
     redisUrl: cfg.redisUrl,
+    predictionLog: {
+      maxAgeMs: (cfg.predictionLogRetentionHours ?? DEFAULT_RETENTION.maxAgeMs / 3_600_000) * 3_600_000,
+      maxRows: cfg.predictionLogMaxRows ?? DEFAULT_RETENTION.maxRows,
+    },
   }).catch(async (err: Error) => {
     console.error(`${who}: ${err.message}`);
     await database.close();

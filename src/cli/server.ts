@@ -40,6 +40,18 @@ export function serverCommand(): Command {
         "KEEL_REDIS_URL",
       ),
     )
+    .addOption(
+      new Option("--prediction-log-retention-hours <h>", "how long deployments' predictions are kept in the prediction log")
+        .env("KEEL_PREDICTION_LOG_RETENTION_HOURS")
+        .default(168)
+        .argParser(intArg("--prediction-log-retention-hours", 1, 24 * 366 * 10)),
+    )
+    .addOption(
+      new Option("--prediction-log-max-rows <n>", "at most this many predictions are kept (the oldest are deleted first)")
+        .env("KEEL_PREDICTION_LOG_MAX_ROWS")
+        .default(10_000_000)
+        .argParser(intArg("--prediction-log-max-rows", 1000, 2 ** 31 - 1)),
+    )
     .action(async (o) => {
       const cfg: ServerConfig = {
         host: o.host,
@@ -58,6 +70,8 @@ export function serverCommand(): Command {
         tlsCert: o.tlsCert,
         tlsKey: o.tlsKey,
         redisUrl: o.redisUrl,
+        predictionLogRetentionHours: o.predictionLogRetentionHours,
+        predictionLogMaxRows: o.predictionLogMaxRows,
       };
       // Loaded on demand so `keel --help` and maintenance commands don't pay for the whole server.
       const { runServer } = await import("./run-server.js");

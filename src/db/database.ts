@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { migrateToLatest } from "./migrate.js";
 import type { DB } from "./types.js";
@@ -87,6 +87,22 @@ function sqlitePath(url: string | undefined, dataDir: string): string {
   throw new Error(`Unsupported --database-url '${url}': use postgres://user@host:port/db or sqlite:///absolute/path.db`);
 }
 
+/**
+ * Write transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting out busy_timeout
+ * for another connection's write (the prediction log's writer thread, another process). A deferred BEGIN
+ * that reads first and writes later fails at once with SQLITE_BUSY when another connection committed in
+ * between: the busy handler does not apply to that upgrade.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    };
+    return driver;
+  }
+}
+
 function openSqlite(file: string, durability: Durability): Database {
   const raw = new SQLite(file);
   try {
@@ -104,7 +120,7 @@ function openSqlite(file: string, durability: Durability): Database {
     raw.close();
     throw err;
   }
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: raw }) });
   let closed = false;
   return {
     kind: "sqlite",

@@ -31,6 +31,8 @@ export interface ManagerDeps {
   log: { warn(obj: unknown, msg: string): void; info(obj: unknown, msg: string): void };
   /** How often to look for deployment changes made by other processes (ms). */
   pollMs?: number;
+  /** How long predictions are kept, and how many at most (the oldest go first); checked every minute. */
+  retention?: { maxAgeMs: number; maxRows: number };
 }
 
 export interface VariantStatus {
@@ -60,6 +62,9 @@ const MAX_MODEL_BYTES = 2 * 1024 ** 3;
 /** The prediction log's sink: rows per write transaction, and how often it drains the buffer. */
 const FLUSH_ROWS = 256;
 const FLUSH_EVERY_MS = 250;
+/** Predictions are kept a week, ten million at most, unless the server is told otherwise. */
+export const DEFAULT_RETENTION = { maxAgeMs: 7 * 24 * 3600 * 1000, maxRows: 10_000_000 };
+const PRUNE_EVERY_MS = 60_000;
 /** Whether this request's prediction goes to the log (the deployment's prediction_log: all by default, none, or a sample). */
 function logged(spec: DeploymentSpec): boolean {
   const p = spec.prediction_log;
@@ -107,6 +112,9 @@ export function createDeploymentManager(deps: ManagerDeps) {
   let lastEventSeq = -1;
   let timer: NodeJS.Timeout | undefined;
   let sinkTimer: NodeJS.Timeout | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<number> | undefined;
+  const retention = deps.retention ?? DEFAULT_RETENTION;
   let stopped = false;
   let flushing: Promise<void> | undefined;
   const sink = deps.sink ?? storeSink(deps.store, deps.log);
@@ -404,6 +412,20 @@ export function createDeploymentManager(deps: ManagerDeps) {
     return flushing;
   }
 
+  /** Deletes predictions past the retention (age, then count), a chunk at a time with the event loop let go between. */
+  function prunePredictions(): Promise<number> {
+    pruning ??= deps.store
+      .prunePredictions(deps.now() - retention.maxAgeMs, retention.maxRows, () => new Promise<void>((r) => setImmediate(r)))
+      .catch((err: Error) => {
+        deps.log.warn({ err: err.message }, "pruning the prediction log failed; retrying in a minute");
+        return 0;
+      })
+      .finally(() => {
+        pruning = undefined;
+      });
+    return pruning;
+  }
+
   const repository: ModelRepository = {
     list: () => [...live.values()].map((l) => l.served),
     get: (name, version) => {
@@ -423,17 +445,22 @@ export function createDeploymentManager(deps: ManagerDeps) {
       timer.unref();
       sinkTimer = setInterval(() => void flushPredictions(), FLUSH_EVERY_MS);
       sinkTimer.unref();
+      pruneTimer = setInterval(() => void prunePredictions(), PRUNE_EVERY_MS);
+      pruneTimer.unref();
     },
     async stop(): Promise<void> {
       stopped = true;
       clearInterval(timer);
       clearInterval(sinkTimer);
+      clearInterval(pruneTimer);
+      await pruning;
       await chain;
       for (const name of [...live.keys()]) await remove(name);
       await flushPredictions();
       await sink.close();
     },
     flushPredictions,
+    prunePredictions,
     /** Checks, stores and applies a new deployment; the answer comes once this process serves it. */
     async create(spec: DeploymentSpec, by: string) {
       await check(spec);

@@ -21,7 +21,8 @@ const writeAll = db.transaction((rows) => {
 parentPort.on("message", (msg) => {
   if (msg.rows) {
     try {
-      writeAll(msg.rows);
+      // IMMEDIATE: take the write lock up front (waiting on busy_timeout), never upgrade a read to a write.
+      writeAll.immediate(msg.rows);
     } catch (err) {
       parentPort.postMessage({ error: String(err?.message ?? err), lost: msg.rows.length });
     }

@@ -88,14 +88,40 @@ export function createDeploymentStore(database: Database) {
         await database.withSqlite((raw) => {
           insertPrediction ??= raw.prepare(INSERT_PREDICTION);
           const stmt = insertPrediction;
-          raw.transaction(() => {
-            for (const r of records) stmt.run(...predictionValues(r));
-          })();
+          raw
+            .transaction(() => {
+              for (const r of records) stmt.run(...predictionValues(r));
+            })
+            .immediate();
         });
         return;
       }
       const rows = records.map(predictionRow);
       for (let i = 0; i < rows.length; i += 200) await db.insertInto("prediction_log").values(rows.slice(i, i + 200)).execute();
+    },
+    /**
+     * Deletes predictions older than `olderThan` (epoch ms) and, past `maxRows`, the oldest ones, at most
+     * `chunk` rows per statement (a short write lock each); `pause` runs between chunks. Returns rows deleted.
+     */
+    async prunePredictions(olderThan: number, maxRows: number, pause: () => Promise<void>, chunk = 2000): Promise<number> {
+      let deleted = 0;
+      // Deletes one chunk of what `pick` selects; true while there may be more.
+      const step = async (pick: ReturnType<typeof idsOf>): Promise<boolean> => {
+        const r = await db.deleteFrom("prediction_log").where("id", "in", pick.limit(chunk)).executeTakeFirst();
+        const n = Number(r.numDeletedRows);
+        deleted += n;
+        await pause();
+        return n === chunk;
+      };
+      const idsOf = () => db.selectFrom("prediction_log").select("id");
+      for (const { deployment } of await db.selectFrom("prediction_log").select("deployment").distinct().execute()) {
+        // The (deployment, time) index finds them without scanning the table.
+        while (await step(idsOf().where("deployment", "=", deployment).where("time", "<", olderThan))) {}
+      }
+      const top = await db.selectFrom("prediction_log").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst();
+      const boundary = Number(top?.max ?? 0) - maxRows;
+      if (boundary > 0) while (await step(idsOf().where("id", "<=", boundary).orderBy("id"))) {}
+      return deleted;
     },
     async predictions(deployment: string, limit: number, beforeId?: number) {
       let q = db.selectFrom("prediction_log").selectAll().where("deployment", "=", deployment);

@@ -43,6 +43,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Redis for cross-process event notifications (optional: the database poll works without it). */
   redisUrl?: string;
+  /** Prediction log retention (default: a week, ten million rows). */
+  predictionLog?: { maxAgeMs: number; maxRows: number };
   /** How often waiting event readers poll the database for other processes' events (default 200 ms). */
   eventPollMs?: number;
   /** Webhook delivery timing (tests shorten the retry backoff). */
@@ -136,6 +138,7 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
     now: opts.now ?? Date.now,
     log: app.log,
     pollMs: opts.eventPollMs === undefined ? undefined : Math.min(opts.eventPollMs, 1000),
+    retention: opts.predictionLog,
   });
   deployments = manager;
   app.addHook("onReady", async () => manager.start());

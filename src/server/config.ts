@@ -21,6 +21,9 @@ export interface ServerConfig {
   tlsCert?: string;
   tlsKey?: string;
   redisUrl?: string;
+  /** Prediction log retention: hours kept, and rows kept at most (defaults: a week, ten million). */
+  predictionLogRetentionHours?: number;
+  predictionLogMaxRows?: number;
 }
 
 export const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost", "[::1]"]);

@@ -60,5 +60,6 @@ export function logBatchSqlite(raw: SQLite.Database, runId: string, metrics: Met
     for (const r of rows) s.insertMetric.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
     for (const r of latestPerKey(rows)) s.upsertLatest.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
     beforeCommit();
-  })();
+    // IMMEDIATE: the write lock up front, so another connection's write makes this wait, not fail.
+  }).immediate();
 }

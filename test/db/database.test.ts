@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { Worker } from "node:worker_threads";
 import { type Database, openDatabase } from "../../src/db/database.js";
+import { createDeploymentStore } from "../../src/deployments/store-sql.js";
 
+const require = createRequire(import.meta.url);
 const dirs: string[] = [];
 const open: Database[] = [];
 function tmp(): string {
@@ -31,6 +35,41 @@ describe("embedded SQLite", () => {
     expect(raw.pragma("busy_timeout", { simple: true })).toBeGreaterThanOrEqual(5000);
     expect(raw.pragma("synchronous", { simple: true })).toBe(1);
     expect(d.describe()).toMatch(/keel\.db$/);
+  });
+
+  it("writes wait for another connection's writes instead of failing (BEGIN IMMEDIATE)", async () => {
+    // Another connection (here a thread, as the prediction log's writer is) commits short write
+    // transactions back to back. A deferred BEGIN that read before the other commit would get SQLITE_BUSY
+    // at once when it then writes; an immediate one waits for the lock.
+    const d = await sqlite();
+    d.sqlite!.exec("create table scratch (id integer primary key, v text)");
+    const writer = new Worker(
+      `const { workerData, parentPort } = require("node:worker_threads");
+       const db = new (require(workerData.driver))(workerData.file);
+       db.pragma("busy_timeout = 10000");
+       const ins = db.prepare("insert into scratch (v) values (?)");
+       const until = Date.now() + 1500;
+       let n = 0;
+       while (Date.now() < until) { db.transaction(() => { for (let i = 0; i < 50; i++) ins.run("x"); }).immediate(); n++; }
+       db.close();
+       parentPort.postMessage(n);`,
+      { eval: true, workerData: { driver: require.resolve("better-sqlite3"), file: d.describe().slice("sqlite:".length) } },
+    );
+    const written = new Promise<number>((resolve, reject) => {
+      writer.once("message", resolve);
+      writer.once("error", reject);
+    });
+    // A write transaction that reads before it writes (the next generation number, then the row).
+    const store = createDeploymentStore(d);
+    let created = 0;
+    const until = Date.now() + 1200;
+    while (Date.now() < until) {
+      await store.create({ name: `concurrent-${created}`, variants: [] }, "test", Date.now());
+      created++;
+    }
+    expect(await written).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(0);
+    expect((await store.list()).length).toBe(created);
   });
 
   it("--durability full sets synchronous=FULL", async () => {

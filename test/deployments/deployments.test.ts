@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDeploymentStore } from "../../src/deployments/store-sql.js";
 import { client, startTestApp, type TestApp } from "../helpers/app.js";
 import { expectTensorClose, fixtureCases, fixturePath } from "../helpers/serving.js";
 
@@ -236,6 +237,30 @@ describe("deployments", () => {
     expect(logged[0].inputs[0].data).toEqual((input.data as number[]).map(Math.fround));
     expectTensorClose({ name: "output", shape: [1, 2], data: logged[0].outputs[0].data }, SMALL.outputs[0]);
     expect((await c.get("/api/keel/v1/deployments/unlogged/predictions", { limit: 50 })).body.predictions).toEqual([]);
+  });
+
+  it("prunes the prediction log by age and by count, a chunk at a time", async () => {
+    const store = createDeploymentStore(t.database);
+    const now = Date.now();
+    const rec = (deployment: string, time: number, i: number) => ({ time, requestId: `r${i}`, deployment, variant: "v", modelVersion: "1", latencyMs: 1, inputs: null, outputs: null });
+    const day = 24 * 3600 * 1000;
+    await store.appendPredictions([
+      ...Array.from({ length: 7 }, (_, i) => rec("prune-a", now - 10 * day + i, i)),
+      ...Array.from({ length: 5 }, (_, i) => rec("prune-b", now - 9 * day + i, 100 + i)),
+      ...Array.from({ length: 4 }, (_, i) => rec("prune-a", now - 1000 + i, 200 + i)),
+    ]);
+    const count = async (d: string) => (await store.predictions(d, 1000)).length;
+    expect(await count("prune-a")).toBe(11);
+    // The server's default retention (a week) removes the 12 old ones and keeps the 4 recent ones.
+    expect(await t.deployments.prunePredictions()).toBeGreaterThanOrEqual(12);
+    expect(await count("prune-a")).toBe(4);
+    expect(await count("prune-b")).toBe(0);
+    // By count: keep the newest 2 of everything, deleting 3 per statement.
+    let pauses = 0;
+    await store.prunePredictions(now - 365 * day, 2, async () => void pauses++, 3);
+    const left = await store.predictions("prune-a", 1000);
+    expect(left.map((p) => p.request_id).sort()).toEqual(["r202", "r203"]);
+    expect(pauses).toBeGreaterThan(0);
   });
 
   it("drops a request whose deadline (the deployment's queue.timeout_ms) passes while it waits: 503, never run", async () => {
