@@ -1,13 +1,18 @@
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { asMessage, optInt } from "../core/validate.js";
 import { invalidParam } from "../core/errors.js";
 import type { DeploymentManager } from "./manager.js";
 import { parseDeploymentSpec } from "./spec.js";
+import { readDeploymentStats } from "./stats.js";
 
 const doc = (summary: string) => ({ schema: { summary, tags: ["deployments"] } });
 
-/** /api/keel/v1/deployments: serve registered models (variants, canary weights, shadow, sticky routing, batching). */
-export async function registerDeploymentRoutes(app: FastifyInstance, manager: DeploymentManager): Promise<void> {
+/**
+ * /api/keel/v1/deployments: serve registered models (variants, canary weights, shadow, sticky routing, batching).
+ * `metrics` is the app's Prometheus registry, which the live stats route reads.
+ */
+export async function registerDeploymentRoutes(app: FastifyInstance, manager: DeploymentManager, metrics: Registry): Promise<void> {
   const name = (req: { params: unknown }) => (req.params as { name: string }).name;
   app.get("/deployments", doc("Deployments and what each variant serves"), async () => ({ deployments: await manager.list() }));
   app.post("/deployments", doc("Create a deployment; answers once this server serves it"), async (req) => ({
@@ -37,4 +42,12 @@ export async function registerDeploymentRoutes(app: FastifyInstance, manager: De
     await manager.flushPredictions();
     return { predictions: await manager.predictions(name(req), limit, optInt(m, "before")) };
   });
+  app.get(
+    "/deployments/:name/stats",
+    doc("Live numbers of this server process per variant: cumulative requests by outcome, latency and batch-size histograms, queue depth, shadow outcomes"),
+    async (req) => {
+      const row = await manager.get(name(req));
+      return readDeploymentStats(metrics, row.name, row.spec.variants.map((v) => v.name), Date.now());
+    },
+  );
 }

@@ -237,6 +237,7 @@ export const ACCESS_RULES: Record<string, Rule> = {
   "PATCH /api/keel/v1/deployments/:name": { need: EDIT, of: (m, req, ctx) => [...deploymentRefs(req, ctx, "name"), ...specModels(m)] },
   "DELETE /api/keel/v1/deployments/:name": { need: EDIT, of: (_m, req, ctx) => deploymentRefs(req, ctx, "name") },
   "GET /api/keel/v1/deployments/:name/predictions": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "name") },
+  "GET /api/keel/v1/deployments/:name/stats": { need: READ, of: (_m, req, ctx) => deploymentRefs(req, ctx, "name") },
   "POST /api/keel/v1/deployments/:deployment/invocations": { need: READ, reads: true, of: (_m, req, ctx) => deploymentRefs(req, ctx, "deployment") },
   "GET /api/keel/v1/deployments/:deployment/ping": { public: true },
   "GET /api/keel/v1/deployments/:deployment/health": { public: true },

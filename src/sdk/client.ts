@@ -18,6 +18,7 @@ import type {
   DatasetSummary,
   Deployment,
   DeploymentSpecInput,
+  DeploymentStats,
   EventsPage,
   Experiment,
   Group,
@@ -28,6 +29,7 @@ import type {
   OipInferResponse,
   OipTensor,
   PermissionLevel,
+  PredictionEntry,
   ProgressCallback,
   RegisteredModel,
   ResourceAccess,
@@ -404,8 +406,8 @@ export class KeelClient {
   }
 
   /** The immediate entries of a directory. */
-  async listArtifacts(dir: string): Promise<ArtifactFile[]> {
-    const r = await this.request<{ files?: { path: string; is_dir: boolean; file_size?: number | string }[] }>("GET", `${ARTIFACTS_API}/artifacts`, { path: dir });
+  async listArtifacts(dir: string, opts: { signal?: AbortSignal } = {}): Promise<ArtifactFile[]> {
+    const r = await this.request<{ files?: { path: string; is_dir: boolean; file_size?: number | string }[] }>("GET", `${ARTIFACTS_API}/artifacts`, { path: dir }, opts);
     return (r.files ?? []).map((f) => ({
       path: dir ? `${dir}/${f.path}` : f.path,
       name: f.path,
@@ -596,8 +598,8 @@ export class KeelClient {
     return (await this.mlflow<{ registered_model: RegisteredModel }>("POST", "/registered-models/create", { name, description: opts.description, tags: opts.tags })).registered_model;
   }
 
-  async getRegisteredModel(name: string): Promise<RegisteredModel> {
-    return (await this.mlflow<{ registered_model: RegisteredModel }>("GET", "/registered-models/get", { name })).registered_model;
+  async getRegisteredModel(name: string, opts: { signal?: AbortSignal } = {}): Promise<RegisteredModel> {
+    return (await this.mlflow<{ registered_model: RegisteredModel }>("GET", "/registered-models/get", { name }, opts)).registered_model;
   }
 
   /** undefined when there is no model of that name. */
@@ -623,12 +625,12 @@ export class KeelClient {
   }
 
   async searchRegisteredModels(q: SearchQuery = {}) {
-    return this.mlflow<{ registered_models?: RegisteredModel[]; next_page_token?: string }>("GET", "/registered-models/search", {
-      filter: q.filter,
-      order_by: q.orderBy,
-      max_results: q.maxResults,
-      page_token: q.pageToken,
-    });
+    return this.mlflow<{ registered_models?: RegisteredModel[]; next_page_token?: string }>(
+      "GET",
+      "/registered-models/search",
+      { filter: q.filter, order_by: q.orderBy, max_results: q.maxResults, page_token: q.pageToken },
+      { signal: q.signal },
+    );
   }
 
   iterateRegisteredModels(q: Omit<SearchQuery, "pageToken"> = {}): AsyncGenerator<RegisteredModel> {
@@ -697,12 +699,12 @@ export class KeelClient {
   }
 
   async searchModelVersions(q: SearchQuery = {}) {
-    return this.mlflow<{ model_versions?: ModelVersion[]; next_page_token?: string }>("GET", "/model-versions/search", {
-      filter: q.filter,
-      order_by: q.orderBy,
-      max_results: q.maxResults,
-      page_token: q.pageToken,
-    });
+    return this.mlflow<{ model_versions?: ModelVersion[]; next_page_token?: string }>(
+      "GET",
+      "/model-versions/search",
+      { filter: q.filter, order_by: q.orderBy, max_results: q.maxResults, page_token: q.pageToken },
+      { signal: q.signal },
+    );
   }
 
   iterateModelVersions(q: Omit<SearchQuery, "pageToken"> = {}): AsyncGenerator<ModelVersion> {
@@ -713,9 +715,9 @@ export class KeelClient {
   }
 
   /** Every version of one model, oldest first. */
-  async modelVersions(name: string): Promise<ModelVersion[]> {
+  async modelVersions(name: string, opts: { signal?: AbortSignal } = {}): Promise<ModelVersion[]> {
     const out: ModelVersion[] = [];
-    for await (const v of this.iterateModelVersions({ filter: `name = ${filterString(name)}`, maxResults: 10_000 })) out.push(v);
+    for await (const v of this.iterateModelVersions({ filter: `name = ${filterString(name)}`, maxResults: 10_000, signal: opts.signal })) out.push(v);
     return out.sort((a, b) => Number(a.version) - Number(b.version));
   }
 
@@ -738,8 +740,8 @@ export class KeelClient {
     return (await this.keel<{ deployment: Deployment }>("POST", "/deployments", spec as unknown as Record<string, unknown>)).deployment;
   }
 
-  async getDeployment(name: string): Promise<Deployment> {
-    return (await this.keel<{ deployment: Deployment }>("GET", `/deployments/${encodeURIComponent(name)}`)).deployment;
+  async getDeployment(name: string, opts: { signal?: AbortSignal } = {}): Promise<Deployment> {
+    return (await this.keel<{ deployment: Deployment }>("GET", `/deployments/${encodeURIComponent(name)}`, undefined, opts)).deployment;
   }
 
   /** undefined when there is no deployment of that name. */
@@ -752,8 +754,8 @@ export class KeelClient {
     }
   }
 
-  async listDeployments(): Promise<Deployment[]> {
-    return (await this.keel<{ deployments?: Deployment[] }>("GET", "/deployments")).deployments ?? [];
+  async listDeployments(opts: { signal?: AbortSignal } = {}): Promise<Deployment[]> {
+    return (await this.keel<{ deployments?: Deployment[] }>("GET", "/deployments", undefined, opts)).deployments ?? [];
   }
 
   /** Replaces a deployment's whole spec (weights, variants, shadow, batching…) without dropping requests. */
@@ -763,6 +765,21 @@ export class KeelClient {
 
   async deleteDeployment(name: string): Promise<void> {
     await this.keel("DELETE", `/deployments/${encodeURIComponent(name)}`);
+  }
+
+  /**
+   * The deployment's live numbers on this server process: cumulative requests by outcome, latency and
+   * batch-size histograms (cumulative buckets), queue depth and shadow outcomes per variant. Rates and
+   * percentiles are deltas between two reads.
+   */
+  async deploymentStats(name: string, opts: { signal?: AbortSignal } = {}): Promise<DeploymentStats> {
+    return this.keel("GET", `/deployments/${encodeURIComponent(name)}/stats`, undefined, opts);
+  }
+
+  /** Recent predictions of a deployment, newest first (`before`: an id from an earlier page; `limit` up to 1000). */
+  async deploymentPredictions(name: string, q: { limit?: number; before?: number; signal?: AbortSignal } = {}): Promise<PredictionEntry[]> {
+    const r = await this.keel<{ predictions?: PredictionEntry[] }>("GET", `/deployments/${encodeURIComponent(name)}/predictions`, { limit: q.limit, before: q.before }, { signal: q.signal });
+    return r.predictions ?? [];
   }
 
   /** Open Inference Protocol v2 (KServe/Triton): POST /v2/models/{model}[/versions/{version}]/infer with JSON tensors. */
@@ -824,19 +841,19 @@ export class KeelClient {
     return this.keel("GET", "/events", { after: q.after, limit: q.limit, wait_ms: q.waitMs }, { signal: q.signal });
   }
 
-  async modelVersionSignature(name: string, version: string | number): Promise<VersionSignature> {
-    return this.keel("GET", `/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(String(version))}/signature`);
+  async modelVersionSignature(name: string, version: string | number, opts: { signal?: AbortSignal } = {}): Promise<VersionSignature> {
+    return this.keel("GET", `/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(String(version))}/signature`, undefined, opts);
   }
 
   /** Lineage of a model version, a run or a dataset (one of the three). */
   async lineage(
-    q: ({ model: string; version: string | number } | { runId: string } | { datasetDigest: string; datasetName?: string }) & { maxResults?: number; pageToken?: string },
+    q: ({ model: string; version: string | number } | { runId: string } | { datasetDigest: string; datasetName?: string }) & { maxResults?: number; pageToken?: string; signal?: AbortSignal },
   ): Promise<Lineage> {
     const query: Record<string, unknown> = { max_results: q.maxResults, page_token: q.pageToken };
     if ("model" in q) Object.assign(query, { model: q.model, version: String(q.version) });
     else if ("runId" in q) query.run_id = q.runId;
     else Object.assign(query, { dataset_digest: q.datasetDigest, dataset_name: q.datasetName });
-    return this.keel("GET", "/lineage", query);
+    return this.keel("GET", "/lineage", query, { signal: q.signal });
   }
 
   // ---- administration (/api/keel/v1) ------------------------------------------------------------
@@ -912,8 +929,9 @@ export class KeelClient {
     await this.keel("DELETE", "/permissions", { resource: p.resource, username: p.username, group: p.group });
   }
 
-  async audit(q: { actor?: string; resource?: string; action?: string; since?: number; until?: number; after?: number; limit?: number } = {}): Promise<AuditPage> {
-    return this.keel("GET", "/audit", { ...q });
+  async audit(q: { actor?: string; resource?: string; action?: string; since?: number; until?: number; after?: number; limit?: number; signal?: AbortSignal } = {}): Promise<AuditPage> {
+    const { signal, ...query } = q;
+    return this.keel("GET", "/audit", query, { signal });
   }
 
   /** Every audit record matching, oldest first, across pages. */

@@ -3,10 +3,27 @@
  * proto3 JSON); the rest are Keel's API under /api/keel/v1. Type-only imports of modules with no runtime
  * dependencies, so the SDK stays browser-safe.
  */
+import type { DeploymentStats, HistogramSnapshot, VariantStats } from "../deployments/stats.js";
 import type { ModelAlias, ModelVersion, RegisteredModel, RegistryEvent, Tag } from "../registry/schema.js";
 import type { Dataset, DatasetInput, DatasetSummary, Experiment, KeyValue, RunInfo, ViewType } from "../tracking/schema.js";
 
-export type { Dataset, DatasetInput, DatasetSummary, Experiment, KeyValue, ModelAlias, ModelVersion, RegisteredModel, RegistryEvent, RunInfo, Tag, ViewType };
+export type {
+  Dataset,
+  DatasetInput,
+  DatasetSummary,
+  DeploymentStats,
+  Experiment,
+  HistogramSnapshot,
+  KeyValue,
+  ModelAlias,
+  ModelVersion,
+  RegisteredModel,
+  RegistryEvent,
+  RunInfo,
+  Tag,
+  VariantStats,
+  ViewType,
+};
 
 /** A metric point as JSON carries it: NaN and ±Infinity travel as the strings "NaN", "Infinity", "-Infinity". */
 export interface WireMetric {
@@ -252,4 +269,29 @@ export interface OipInferResponse {
   model_version?: string;
   id?: string;
   outputs: OipTensor[];
+}
+
+/** A tensor as the prediction log keeps it: shape and (at most) the first 64 values. */
+export interface LoggedTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: unknown[];
+  truncated?: boolean;
+}
+
+/** One logged prediction. A shadow's entry names the variant it mirrored (`shadow_of`) and how far its answer was from it. */
+export interface PredictionEntry {
+  id: number;
+  time: number;
+  request_id: string;
+  deployment: string;
+  variant: string;
+  model_version: string;
+  latency_ms: number;
+  shadow_of: string | null;
+  error: string | null;
+  inputs: LoggedTensor[] | null;
+  /** A shadow's outputs: `{ tensors, max_abs_diff }` (a number, or "incomparable" when shapes or types differ). */
+  outputs: LoggedTensor[] | { tensors: LoggedTensor[]; max_abs_diff: number | "incomparable" } | null;
 }

@@ -180,7 +180,7 @@ export async function buildApp(opts: AppOptions): Promise<KeelApp> {
       await registerKeelRegistryRoutes(scope, registry);
       await registerGovernanceRoutes(scope, governance, opts.database);
       await registerWebhookRoutes(scope, webhooks.service);
-      await registerDeploymentRoutes(scope, manager);
+      await registerDeploymentRoutes(scope, manager, metricsRegistry);
     },
     { prefix: KEEL_PREFIX },
   );

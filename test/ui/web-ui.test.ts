@@ -285,6 +285,22 @@ describe("web UI", () => {
     await expect.poll(() => loss.getByTestId("chart-caption").textContent()).toBe(`${3 * STEPS} of ${3 * STEPS} points (full resolution)`);
     expect(new URL(page.url()).searchParams.get("full")).toBe("1");
     await screenshot(page, "compare");
+
+    // Parallel coordinates: one axis per param that differs between the runs, the chosen metric last, a line per run.
+    await page.getByRole("heading", { name: "Parameters → metric" }).scrollIntoViewIfNeeded();
+    await page.getByLabel("Metric", { exact: true }).selectOption("loss");
+    expect(new URL(page.url()).searchParams.get("pc")).toBe("loss");
+    const pc = page.getByTestId("parallel-coords");
+    const params = { lr, optimizer };
+    const differing = (["lr", "optimizer"] as const).filter((k) => new Set(ids.map((id) => params[k](runIds.indexOf(id)))).size > 1);
+    // When no param differs, every param gets an axis.
+    const axes = differing.length ? differing : ["lr", "optimizer"];
+    await expect.poll(() => pc.locator("[data-axis]").evaluateAll((els) => els.map((e) => e.getAttribute("data-axis")))).toEqual([...axes, "loss"]);
+    expect(await pc.locator(".pc-line").count()).toBe(3);
+    // Each line is labelled with its run and values.
+    const first = runIds.indexOf(ids[0]);
+    expect(await pc.locator(`[data-run="${ids[0]}"] title`).textContent()).toContain(runName(first));
+    await screenshot(page, "compare-parallel");
   });
 
   it("opens a run by deep link: overview, params, tags and metric charts from the downsampling endpoint", async () => {

@@ -4,31 +4,28 @@ import { useEffect, useRef } from "react";
 import { auth, useAuth, useClient } from "./lib/api";
 import { lazyPage } from "./lib/lazy-page";
 import { Link, useLocation } from "./lib/router";
+import { paths, route } from "./lib/routes";
 import { setTheme, useTheme } from "./lib/theme";
 import { ExperimentsPage } from "./pages/experiments";
 import { RunsPage } from "./pages/runs/runs-page";
 import { SignIn } from "./pages/sign-in";
 
-// Charts (uPlot) load with the pages that draw them, not with the runs table.
+// Charts (uPlot) and the registry, serving and admin pages load on demand, not with the runs table.
 const RunPage = lazyPage(() => import("./pages/run-page"));
 const ComparePage = lazyPage(() => import("./pages/compare-page"));
+const ModelsPage = lazyPage(() => import("./pages/models/models-page"));
+const ModelPage = lazyPage(() => import("./pages/models/model-page"));
+const DeploymentsPage = lazyPage(() => import("./pages/deployments/deployments-page"));
+const DeploymentPage = lazyPage(() => import("./pages/deployments/deployment-page"));
+const AdminPage = lazyPage(() => import("./pages/admin/admin-page"));
+const AuditPage = lazyPage(() => import("./pages/admin/audit-page"));
 
-type Route = { page: "experiments" } | { page: "runs"; experimentId: string } | { page: "run"; experimentId: string; runId: string } | { page: "compare" } | { page: "not-found" };
-
-export function route(pathname: string): Route {
-  const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
-  if (parts.length === 0 || (parts.length === 1 && parts[0] === "experiments")) return { page: "experiments" };
-  if (parts[0] === "experiments" && parts.length === 2) return { page: "runs", experimentId: parts[1] };
-  if (parts[0] === "experiments" && parts.length === 4 && parts[2] === "runs") return { page: "run", experimentId: parts[1], runId: parts[3] };
-  if (parts.length === 1 && parts[0] === "compare") return { page: "compare" };
-  return { page: "not-found" };
-}
+const LAZY = { run: RunPage, compare: ComparePage, models: ModelsPage, model: ModelPage, deployments: DeploymentsPage, deployment: DeploymentPage, admin: AdminPage, audit: AuditPage } as const;
 
 // A deep link to a lazily loaded page: fetch its code alongside this bundle's start-up, not after the first render.
 {
   const first = route(window.location.pathname).page;
-  if (first === "run") RunPage.preload();
-  else if (first === "compare") ComparePage.preload();
+  if (first in LAZY) LAZY[first as keyof typeof LAZY].preload();
 }
 
 export function App() {
@@ -63,6 +60,12 @@ export function App() {
   else if (r.page === "runs") page = <RunsPage key={r.experimentId} experimentId={r.experimentId} />;
   else if (r.page === "run") page = <RunPage key={r.runId} experimentId={r.experimentId} runId={r.runId} />;
   else if (r.page === "compare") page = <ComparePage />;
+  else if (r.page === "models") page = <ModelsPage />;
+  else if (r.page === "model") page = <ModelPage key={r.name} name={r.name} />;
+  else if (r.page === "deployments") page = <DeploymentsPage />;
+  else if (r.page === "deployment") page = <DeploymentPage key={r.name} name={r.name} />;
+  else if (r.page === "admin") page = <AdminPage />;
+  else if (r.page === "audit") page = <AuditPage />;
   else
     page = (
       <div className="page">
@@ -86,10 +89,21 @@ export function App() {
         <nav aria-label="Main">
           <ul>
             <li>
-              <Link to="/" aria-current={r.page === "experiments" || r.page === "runs" || r.page === "run" ? "page" : undefined}>
+              <Link to="/" aria-current={r.page === "experiments" || r.page === "runs" || r.page === "run" || r.page === "compare" ? "page" : undefined}>
                 Experiments
               </Link>
             </li>
+            <li>
+              <Link to={paths.models()} aria-current={r.page === "models" || r.page === "model" ? "page" : undefined}>
+                Models
+              </Link>
+            </li>
+            <li>
+              <Link to={paths.deployments()} aria-current={r.page === "deployments" || r.page === "deployment" ? "page" : undefined}>
+                Deployments
+              </Link>
+            </li>
+            {!needsSignIn && <AdminLink current={r.page === "admin" || r.page === "audit"} />}
             <li>
               <a href="/docs">API docs</a>
             </li>
@@ -113,6 +127,20 @@ function ThemeToggle() {
     <button type="button" className="icon-button" onClick={() => setTheme(next)} aria-label={`Switch to ${next} theme`} title={`Switch to ${next} theme`} data-testid="theme-toggle">
       <span aria-hidden="true">{theme === "dark" ? "☀" : "☾"}</span>
     </button>
+  );
+}
+
+/** Shown to admins of a server with auth on (without auth there is nobody to administer). */
+function AdminLink({ current }: { current: boolean }) {
+  const client = useClient();
+  const me = useQuery({ queryKey: ["whoami"], queryFn: () => client.whoami(), staleTime: 60_000, retry: false });
+  if (!me.data?.is_admin || me.data.authenticated_by === "none") return null;
+  return (
+    <li>
+      <Link to={paths.admin()} aria-current={current ? "page" : undefined}>
+        Admin
+      </Link>
+    </li>
   );
 }
 

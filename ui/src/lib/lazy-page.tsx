@@ -23,8 +23,16 @@ export function lazyPage<P extends object>(load: () => Promise<{ default: Compon
   // biome-ignore lint/correctness/noComponentHookFactories: a factory called once per page at module level, as React.lazy is
   function LazyPage(props: P) {
     const [, rerender] = useState(0);
+    // Always wait on the load here: a cached chunk can finish between this render (which showed
+    // "Loading…") and this effect, and nothing else would render the page then.
     useEffect(() => {
-      if (!loaded && failed === undefined) void start().then(() => rerender((n) => n + 1));
+      let mounted = true;
+      void start().then(() => {
+        if (mounted) rerender((n) => n + 1);
+      });
+      return () => {
+        mounted = false;
+      };
     }, []);
     if (loaded) {
       const Page = loaded;

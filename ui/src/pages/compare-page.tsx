@@ -1,7 +1,7 @@
 /**
  * Compare runs: overlaid metric charts (server-side downsampling to the number of points the user picks,
- * or every point in full resolution) and a table of params, metrics and tags that marks what differs.
- * The URL holds the runs and every setting.
+ * or every point in full resolution), parallel coordinates of params → a metric, and a table of params,
+ * metrics and tags that marks what differs. The URL holds the runs and every setting.
  */
 import type { WireRun } from "@keel/sdk";
 import { metricNumber } from "@keel/sdk";
@@ -9,8 +9,10 @@ import { useQueries, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { ErrorBanner } from "../components/error-banner";
 import { ChartControls, type ChartSettings, chartSettingsFrom, chartSettingsTo, MetricChartCard, type RunRef, runColor } from "../components/metric-panel";
+import { ParallelCoordinates } from "../components/parallel-coordinates";
 import { useClient } from "../lib/api";
 import { formatNumber } from "../lib/format";
+import { type PcRun, varyingParams } from "../lib/parallel-coords";
 import { Link, navigate, useLocation } from "../lib/router";
 
 const MAX_RUNS = 100;
@@ -158,6 +160,19 @@ export default function ComparePage() {
         </div>
       </section>
 
+      {runs.length > 1 && (
+        <ParallelSection
+          runs={runs}
+          metricKeys={metricKeys}
+          metric={q.get("pc")}
+          onMetric={(m) =>
+            update((n) => {
+              n.set("pc", m);
+            })
+          }
+        />
+      )}
+
       <section aria-labelledby="diff-h" className="card">
         <h2 id="diff-h">Differences</h2>
         <label className="check inline">
@@ -176,6 +191,42 @@ export default function ComparePage() {
         <DiffTable runs={runs} refs={refs} onlyDiff={onlyDiff} />
       </section>
     </div>
+  );
+}
+
+function ParallelSection({ runs, metricKeys, metric, onMetric }: { runs: WireRun[]; metricKeys: string[]; metric: string | null; onMetric(m: string): void }) {
+  const pcRuns = useMemo<PcRun[]>(
+    () =>
+      runs.map((r) => ({
+        id: r.info.run_id,
+        name: r.info.run_name || r.info.run_id,
+        params: new Map((r.data.params ?? []).map((p) => [p.key, p.value])),
+        metrics: new Map((r.data.metrics ?? []).map((m) => [m.key, metricNumber(m.value)])),
+      })),
+    [runs],
+  );
+  const params = useMemo(() => varyingParams(pcRuns), [pcRuns]);
+  const chosen = metric && metricKeys.includes(metric) ? metric : metricKeys[0];
+  return (
+    <section aria-labelledby="pc-h" className="card">
+      <h2 id="pc-h">Parameters → metric</h2>
+      <div className="toolbar">
+        <label className="inline" htmlFor="pc-metric">
+          Metric
+        </label>
+        <select id="pc-metric" value={chosen ?? ""} onChange={(e) => onMetric(e.target.value)} disabled={!metricKeys.length}>
+            {metricKeys.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+        </select>
+        <span className="muted">
+          {params.length ? `Axes: the params that differ (${params.join(", ")}), then ${chosen ?? "no metric"}; lines colored by the metric, low blue to high orange.` : "These runs have no params."}
+        </span>
+      </div>
+      <ParallelCoordinates runs={pcRuns} params={params} metric={chosen} />
+    </section>
   );
 }
 

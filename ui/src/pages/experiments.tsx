@@ -7,17 +7,9 @@ import { ErrorBanner } from "../components/error-banner";
 import { useClient } from "../lib/api";
 import { formatAgo, formatTime } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
+import { useDebounced } from "../lib/use-debounced";
 
 const PAGE = 200;
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 export function ExperimentsPage() {
   const client = useClient();

@@ -1,4 +1,7 @@
-/** One run: overview, metric charts (downsampled server-side), params and tags. */
+/**
+ * One run: overview, metric charts (downsampled server-side), the model versions made from it, its input
+ * datasets, params and tags, and its artifacts.
+ */
 import type { KeyValue } from "@keel/sdk";
 import { metricNumber } from "@keel/sdk";
 import { useQuery } from "@tanstack/react-query";
@@ -8,8 +11,12 @@ import { ChartControls, type ChartSettings, chartSettingsFrom, chartSettingsTo, 
 import { useClient } from "../lib/api";
 import { formatDuration, formatNumber, formatTime } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
+import { paths } from "../lib/routes";
+import { ArtifactsBrowser } from "./run/artifacts-browser";
+import { RunInputs } from "./run/run-inputs";
+import { RunModels } from "./run/run-models";
 
-export default function RunPage({ experimentId, runId }: { experimentId: string; runId: string }) {
+export default function RunPage({ experimentId, runId }: { experimentId?: string; runId: string }) {
   const client = useClient();
   const { pathname, search } = useLocation();
   const settings = useMemo(() => chartSettingsFrom(new URLSearchParams(search)), [search]);
@@ -21,7 +28,7 @@ export default function RunPage({ experimentId, runId }: { experimentId: string;
   };
   const run = useQuery({ queryKey: ["run", runId], queryFn: ({ signal }) => client.getRun(runId, { signal }) });
   const expId = run.data?.info.experiment_id ?? experimentId;
-  const experiment = useQuery({ queryKey: ["experiment", expId], queryFn: ({ signal }) => client.getExperiment(expId, { signal }) });
+  const experiment = useQuery({ queryKey: ["experiment", expId], queryFn: ({ signal }) => client.getExperiment(expId ?? "", { signal }), enabled: expId !== undefined });
   const [chartFilter, setChartFilter] = useState("");
 
   const info = run.data?.info;
@@ -33,12 +40,23 @@ export default function RunPage({ experimentId, runId }: { experimentId: string;
   useEffect(() => {
     document.title = `${name} · Keel`;
   }, [name]);
+  // Reached by run id alone (/runs/<id>): once the run says its experiment, the address says it too.
+  const loadedExp = run.data?.info.experiment_id;
+  useEffect(() => {
+    if (experimentId === undefined && loadedExp !== undefined) navigate(`${paths.run(loadedExp, runId)}${window.location.search}`, { replace: true });
+  }, [experimentId, loadedExp, runId]);
 
   if (run.isError) {
     return (
       <div className="page">
         <nav aria-label="Breadcrumb" className="breadcrumbs">
-          <Link to="/">Experiments</Link> <span aria-hidden="true">/</span> <Link to={`/experiments/${encodeURIComponent(experimentId)}`}>{experimentId}</Link>
+          <Link to="/">Experiments</Link>
+          {experimentId !== undefined && (
+            <>
+              {" "}
+              <span aria-hidden="true">/</span> <Link to={paths.experiment(experimentId)}>{experimentId}</Link>
+            </>
+          )}
         </nav>
         <h1 tabIndex={-1}>Run {runId}</h1>
         <ErrorBanner error={run.error} what="Cannot load the run" />
@@ -57,7 +75,7 @@ export default function RunPage({ experimentId, runId }: { experimentId: string;
     <div className="page run-page">
       <nav aria-label="Breadcrumb" className="breadcrumbs">
         <Link to="/">Experiments</Link> <span aria-hidden="true">/</span>{" "}
-        <Link to={`/experiments/${encodeURIComponent(expId)}`}>{experiment.data?.name ?? expId}</Link> <span aria-hidden="true">/</span>{" "}
+        <Link to={paths.experiment(info.experiment_id)}>{experiment.data?.name ?? info.experiment_id}</Link> <span aria-hidden="true">/</span>{" "}
         <span aria-current="page">{name}</span>
       </nav>
       <div className="page-head">
@@ -97,7 +115,7 @@ export default function RunPage({ experimentId, runId }: { experimentId: string;
             <>
               <dt>Parent run</dt>
               <dd>
-                <Link to={`/experiments/${encodeURIComponent(expId)}/runs/${encodeURIComponent(parent)}`} className="mono">
+                <Link to={paths.run(info.experiment_id, parent)} className="mono">
                   {parent}
                 </Link>
               </dd>
@@ -157,10 +175,15 @@ export default function RunPage({ experimentId, runId }: { experimentId: string;
         )}
       </section>
 
+      <RunModels runId={info.run_id} />
+      <RunInputs inputs={run.data?.inputs?.dataset_inputs ?? []} />
+
       <div className="two-col">
         <KeyValueTable title="Parameters" id="params-h" rows={run.data?.data.params ?? []} empty="No parameters." />
         <TagsTable tags={run.data?.data.tags ?? []} />
       </div>
+
+      {run.data && <ArtifactsBrowser run={run.data} />}
     </div>
   );
 }

@@ -1,0 +1,99 @@
+/**
+ * The issue's "done when": a new user runs `keel quickstart`, opens the Web UI address it prints, and sees
+ * the quickstart's experiment, run, metric charts, registered model and deployment. Here the quickstart
+ * runs with --no-serve on a fresh data dir, then `keel server` serves that dir (as after a restart), and a
+ * browser follows the printed link and the UI's own links from there.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { QUICKSTART } from "../../src/quickstart/demo.js";
+import { type Browser, launchBrowser, screenshot } from "../helpers/browser.js";
+import { type CliProcess, requireBuiltCli, runCli } from "../helpers/cli.js";
+import { collectPageErrors, startKeel } from "../helpers/ui-server.js";
+
+let dataDir: string;
+let server: CliProcess;
+let url: string;
+/** The path of the Web UI address the quickstart printed (its port was the quickstart's own server's). */
+let printedPath: string;
+let browser: Browser;
+let page: Page;
+let pageErrors: string[];
+
+beforeAll(async () => {
+  requireBuiltCli();
+  dataDir = mkdtempSync(join(tmpdir(), "keel-ui-quickstart-"));
+  const r = await runCli(["quickstart", "--no-serve", "--port", "0", "--data", dataDir], { timeoutMs: 120_000 });
+  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  const printed = /Web UI:\s+(http:\/\/\S+)/.exec(r.stdout)?.[1];
+  expect(printed, r.stdout).toBeDefined();
+  printedPath = new URL(printed as string).pathname;
+  ({ p: server, url } = await startKeel(["--data", dataDir]));
+  browser = await launchBrowser();
+  page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  pageErrors = collectPageErrors(page);
+}, 180_000);
+
+afterEach(() => {
+  expect(pageErrors.splice(0)).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("after `keel quickstart`", () => {
+  it("the printed Web UI address shows the experiment, the run, its charts, the registered model and the deployment", async () => {
+    expect(printedPath).toMatch(/^\/experiments\/\d+\/runs\/[0-9a-f]{32}$/);
+    await page.goto(`${url}${printedPath}`);
+    // The run, in its experiment.
+    await page.getByRole("heading", { name: QUICKSTART.runName, level: 1 }).waitFor();
+    await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: QUICKSTART.experiment }).waitFor();
+    expect(await page.locator(".badge.status-finished").textContent()).toBe("FINISHED");
+    // Its charts: every epoch's loss, drawn.
+    const loss = page.locator('[data-metric="train_loss"]');
+    await loss.locator("canvas").first().waitFor();
+    expect(await loss.getByTestId("chart-caption").textContent()).toBe("201 of 201 points");
+    await page.locator('[data-metric="train_accuracy"] canvas').first().waitFor();
+    // The registered model made from it, with its alias and the deployment serving it.
+    const models = page.getByTestId("run-models");
+    await models.getByRole("link", { name: `${QUICKSTART.model} version 1` }).waitFor();
+    await models.getByText(`@${QUICKSTART.alias}`).waitFor();
+    await expect.poll(() => models.getByRole("link", { name: QUICKSTART.deployment, exact: true }).count(), { timeout: 30_000 }).toBe(1);
+    // The dataset it trained on and its artifacts.
+    await page.locator('[data-dataset="iris"]').waitFor();
+    const tree = page.getByRole("navigation", { name: "Artifact files" });
+    await tree.getByRole("button", { name: "model/" }).waitFor();
+    await tree.getByRole("button", { name: "data/" }).waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, "quickstart-run");
+    await page.getByRole("heading", { name: /^Registered models/ }).evaluate((h) => h.scrollIntoView({ block: "start" }));
+    await screenshot(page, "quickstart-run-model");
+  });
+
+  it("the deployment's page shows it serving the model's champion version", async () => {
+    await page.getByTestId("run-models").getByRole("link", { name: QUICKSTART.deployment, exact: true }).click();
+    await page.getByRole("heading", { name: QUICKSTART.deployment, level: 1 }).waitFor();
+    const variant = page.getByTestId("variants-table").locator("tbody tr").first();
+    await expect.poll(() => variant.textContent()).toContain("ready");
+    expect(await variant.textContent()).toContain(`${QUICKSTART.model} @${QUICKSTART.alias} version 1`);
+    await screenshot(page, "quickstart-deployment");
+  });
+
+  it("the models and experiments pages list the quickstart's model and experiment", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
+    const row = page.getByTestId("models-table").locator(`tr[data-model="${QUICKSTART.model}"]`);
+    await row.waitFor();
+    expect(await row.getByRole("link", { name: `@${QUICKSTART.alias} → v1` }).count()).toBe(1);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Experiments" }).click();
+    await page.getByRole("link", { name: QUICKSTART.experiment }).click();
+    await page.locator("[data-run-id]").first().waitFor();
+    expect(await page.locator("[data-run-id]").count()).toBe(1);
+  });
+});
