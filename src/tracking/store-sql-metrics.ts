@@ -199,8 +199,38 @@ export async function metricHistoryJsonSqlite(database: Database, q: HistoryQuer
   });
 }
 
+/**
+ * SQLite builds each column as one comma-separated text (values in SQLite's exact REAL-to-text form,
+ * non-finite ones as JSON strings) and JSON.parse reads it back: for a million points about half the
+ * time of handing a million rows to JavaScript one by one.
+ */
+const SERIES_SQL = `select count(*), group_concat(step), group_concat(timestamp),
+  group_concat(case when is_nan then '"NaN"' when value = 9e999 then '"Infinity"' when value = -9e999 then '"-Infinity"' else cast(value as text) end)
+  from (select step, timestamp, value, is_nan from metrics where run_uuid = ? and key = ? ${HISTORY_ORDER})`;
+
+function parseColumn(text: string | null, n: number): Float64Array {
+  const out = new Float64Array(n);
+  if (!n || text === null) return out;
+  const parsed = JSON.parse(`[${text}]`) as (number | string)[];
+  for (let i = 0; i < n; i++) {
+    const v = parsed[i];
+    out[i] = typeof v === "number" ? v : v === "NaN" ? Number.NaN : v === "Infinity" ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  }
+  return out;
+}
+
 /** A whole history as columns (the downsampling endpoint's input). */
 export async function metricSeries(database: Database, runId: string, key: string): Promise<MetricSeries> {
+  if (database.kind === "sqlite") {
+    try {
+      const row = await database.withSqlite((raw) => cachedStatement(raw, SERIES_SQL).raw(true).get(runId, key) as [number, string | null, string | null, string | null]);
+      const n = Number(row[0]);
+      return { step: parseColumn(row[1], n), timestamp: parseColumn(row[2], n), value: parseColumn(row[3], n) };
+    } catch (err) {
+      // Tens of millions of points make a text past SQLite's 1 GB limit: read those row by row.
+      if (!/too big/i.test((err as Error).message)) throw err;
+    }
+  }
   const { columns } = await metricHistory(database, { runIds: [runId], key, offset: 0, limit: Number.MAX_SAFE_INTEGER - 1 });
   return columns;
 }

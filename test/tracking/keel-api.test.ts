@@ -52,6 +52,20 @@ describe("POST /api/keel/v1/runs/compare", () => {
     expect(full.body.series[1]).toMatchObject({ run_id: runB, total_points: 0, points: [] });
   });
 
+  it("full resolution returns every value exactly as get-history does (NaN, ±Infinity, subnormals, 17 digits)", async () => {
+    const values: (number | string)[] = [0.1, 1 / 3, -0, 5e-324, 1.7976931348623157e308, 123456789.12345679, "NaN", "Infinity", "-Infinity", -2.5e-300];
+    const metrics = values.map((value, step) => ({ key: "special", value, timestamp: 10 + step, step }));
+    const other = (await c.post("experiments/create", { name: "keel-api-special" })).body.experiment_id;
+    const run = (await c.post("runs/create", { experiment_id: other })).body.run.info.run_id;
+    expect((await c.post("runs/log-batch", { run_id: run, metrics })).status).toBe(200);
+    const full = await c.post("/api/keel/v1/runs/compare", { run_ids: [run], metric_keys: ["special"], full_resolution: true });
+    expect(full.status).toBe(200);
+    const history = await c.get("metrics/get-history", { run_id: run, metric_key: "special" });
+    const fromHistory = history.body.metrics.map((m: { step: number; timestamp: number; value: unknown }) => [m.step, m.timestamp, m.value]);
+    expect(full.body.series[0].points.map((p: { step: number; timestamp: number; value: unknown }) => [p.step, p.timestamp, p.value])).toEqual(fromHistory);
+    expect(fromHistory.map((x: unknown[]) => x[2])).toEqual([0.1, 1 / 3, 0, 5e-324, 1.7976931348623157e308, 123456789.12345679, "NaN", "Infinity", "-Infinity", -2.5e-300]);
+  });
+
   it("rejects bad requests with 4xx in the MLflow error shape", async () => {
     for (const body of [{}, { run_ids: [], metric_keys: ["x"] }, { run_ids: [runA], metric_keys: ["loss"], max_points: 1 }, { run_ids: [runA], metric_keys: ["loss"], extra: 1 }]) {
       const r = await c.post("/api/keel/v1/runs/compare", body);
