@@ -4,6 +4,7 @@ import { isLoopback } from "../server/config.js";
 import { type LocalModel, localModel } from "../serving/local-model.js";
 import { ModelLoadError, ModelRuntime } from "../serving/runtime.js";
 import { buildServeApp } from "../serving/serve-app.js";
+import { gracefulStop } from "./graceful-stop.js";
 import { clientFor, describeError } from "./remote.js";
 import { parseModelsUri, type RegisteredServing, serveRegistered } from "./serve-registered.js";
 import type { ServeConfig } from "./serve.js";
@@ -53,23 +54,10 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
   if (runtime?.warmup && !runtime.warmup.ok) app.log.warn({ model: name, error: runtime.warmup.error }, "warm-up run failed; the model is served anyway");
   if (runtime?.skippedOutputs.length) app.log.warn({ model: name, outputs: runtime.skippedOutputs }, "outputs that are not tensors are not served");
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, "shutting down: draining in-flight requests");
-    const force = setTimeout(() => {
-      app.log.warn("shutdown timeout reached; exiting with requests still in flight");
-      process.exit(1);
-    }, cfg.shutdownTimeoutMs);
-    force.unref();
-    await app.close();
+  gracefulStop(app, cfg.shutdownTimeoutMs, async () => {
     await local?.close();
     await remote?.stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  });
   try {
     const address = await app.listen({ host: cfg.host, port: cfg.port });
     remote?.follow(app.log);

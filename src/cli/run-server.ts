@@ -5,6 +5,7 @@ import { ensureFirstAdmin } from "../governance/index.js";
 import { openDatabase } from "../db/database.js";
 import { buildApp } from "../server/app.js";
 import { checkBindSafety, type ServerConfig } from "../server/config.js";
+import { gracefulStop } from "./graceful-stop.js";
 
 /** A started server: listening at `address`; `stop` drains in-flight requests, closes the database and exits the process. */
 export interface StartedServer {
@@ -83,22 +84,7 @@ export async function startServer(cfg: ServerConfig, who = "keel server"): Promi
       app.log.info({ user: created.username }, "auth is on: created the first admin with the password from KEEL_ADMIN_PASSWORD");
     }
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, "shutting down: draining in-flight requests");
-    const force = setTimeout(() => {
-      app.log.warn("shutdown timeout reached; exiting with requests still in flight");
-      process.exit(1);
-    }, cfg.shutdownTimeoutMs);
-    force.unref();
-    await app.close();
-    await database.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  const stop = gracefulStop(app, cfg.shutdownTimeoutMs, () => database.close());
   try {
     const address = await app.listen({ host: cfg.host, port: cfg.port });
     app.log.info({ address, database: database.describe(), artifacts: artifacts.describe() }, "keel server listening");
