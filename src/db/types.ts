@@ -37,6 +37,30 @@ export interface MetricsTable {
   is_nan: number;
 }
 export type LatestMetricsTable = MetricsTable;
+/** Chart summaries of metric histories (src/tracking/metric-tiers.ts), one row per run, key, tier and step bucket. */
+export interface MetricTiersTable {
+  run_uuid: string;
+  key: string;
+  tier: number;
+  bucket: number;
+  n: number;
+  first_step: number;
+  first_ts: number;
+  first_value: number;
+  first_nan: number;
+  last_step: number;
+  last_ts: number;
+  last_value: number;
+  last_nan: number;
+  min_step: number | null;
+  min_ts: number | null;
+  min_value: number | null;
+  max_step: number | null;
+  max_ts: number | null;
+  max_value: number | null;
+  nan_step: number | null;
+  nan_ts: number | null;
+}
 export interface KeyValueTable {
   run_uuid: string;
   key: string;
@@ -251,6 +275,7 @@ export interface DB {
   runs: RunsTable;
   metrics: MetricsTable;
   latest_metrics: LatestMetricsTable;
+  metric_tiers: MetricTiersTable;
   params: KeyValueTable;
   tags: KeyValueTable;
   datasets: DatasetsTable;

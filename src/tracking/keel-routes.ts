@@ -1,6 +1,5 @@
 import type { FastifyInstance } from "fastify";
 import { invalidParam } from "../core/errors.js";
-import { lttb, minMax } from "./downsample.js";
 import { CompareRequest, CompareResponse, ErrorResponse, KeysQuery, KeysResponse } from "./keel-schema.js";
 import { wireValue } from "./schema.js";
 import type { TrackingService } from "./service.js";
@@ -23,16 +22,14 @@ export async function registerKeelTrackingRoutes(app: FastifyInstance, svc: Trac
       const series = [];
       for (const runId of run_ids) {
         for (const key of metric_keys) {
-          const s = await svc.metricSeries(runId, key);
-          const n = s.value.length;
-          const pick = full_resolution || n <= max_points ? null : (method === "minmax" ? minMax : lttb)({ x: x_axis === "step" ? s.step : s.timestamp, y: s.value }, max_points);
-          const indices = pick ?? Array.from({ length: n }, (_, i) => i);
+          const c = await svc.chartSeries(runId, key, { maxPoints: max_points, method, xAxis: x_axis, fullResolution: full_resolution });
+          const { step, timestamp, value } = c.points;
           series.push({
             run_id: runId,
             metric_key: key,
-            total_points: n,
-            downsampled: pick !== null,
-            points: indices.map((i) => ({ step: s.step[i], timestamp: s.timestamp[i], value: wireValue(s.value[i]) })),
+            total_points: c.total,
+            downsampled: c.downsampled,
+            points: Array.from(value, (v, i) => ({ step: step[i], timestamp: timestamp[i], value: wireValue(v) })),
           });
         }
       }

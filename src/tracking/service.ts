@@ -1,6 +1,7 @@
 import type { Visibility } from "../core/visibility.js";
 import { invalidParam, notFound } from "../core/errors.js";
 import { newRunId } from "../core/ids.js";
+import { type ChartSeries, type ChartSeriesOptions, chartSeries } from "./chart-series.js";
 import { randomRunName } from "./names.js";
 import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType } from "./schema.js";
 import { RUN_STATUSES } from "./schema.js";
@@ -258,6 +259,12 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
     async metricSeries(runId: string, key: string): Promise<MetricSeries> {
       await runInfoOrThrow(runId);
       return store.metricSeries(runId, key);
+    },
+
+    /** A history ready for a chart: downsampled (from its summaries when long) unless full resolution. */
+    async chartSeries(runId: string, key: string, o: ChartSeriesOptions): Promise<ChartSeries> {
+      await runInfoOrThrow(runId);
+      return chartSeries(store, runId, key, o);
     },
 
     async searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {

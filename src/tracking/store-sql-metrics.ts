@@ -2,7 +2,8 @@ import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { Database } from "../db/database.js";
 import { chunk, type Dialect } from "../db/dialect.js";
 import type { DB } from "../db/types.js";
-import { dedupeParams, latestPerKey, paramChanged, toMetricRow } from "./metric-batch.js";
+import { dedupeParams, latestPerKey, type MetricRow, paramChanged, toMetricRow } from "./metric-batch.js";
+import { COARSEST_TIER, TIER_COLUMNS, type TierRow, type TierValues, tierCandidates, tierRows, tierUpsertSql, tierValues, tierValuesOf } from "./metric-tiers.js";
 import type { KeyValue, Metric } from "./schema.js";
 import { cachedStatement } from "../db/statement-cache.js";
 import type { HistoryJsonPage, HistoryQuery, MetricColumns, MetricSeries } from "./store.js";
@@ -48,9 +49,18 @@ export async function logBatchKysely(
   }
   if (!metrics.length) return;
   const rows = metrics.map((m) => ({ run_uuid: runId, ...toMetricRow(m) }));
+  // RETURNING names the rows actually inserted (not duplicates of stored ones): the chart summaries count those.
+  const inserted: MetricRow[] = [];
   for (const part of chunk(rows, 6, dialect.maxParams)) {
-    await tx.insertInto("metrics").values(part).onConflict((oc) => oc.doNothing()).execute();
+    const back = await tx
+      .insertInto("metrics")
+      .values(part)
+      .onConflict((oc) => oc.doNothing())
+      .returning(["key", "step", "timestamp", "value", "is_nan"])
+      .execute();
+    for (const r of back) inserted.push(r);
   }
+  await upsertTiers(tx, dialect.kind === "postgres", runId, tierRows(inserted));
   const latest = latestPerKey(rows).map((r) => ({ run_uuid: runId, ...r }));
   for (const part of chunk(latest, 6, dialect.maxParams)) {
     await tx
@@ -233,4 +243,50 @@ export async function metricSeries(database: Database, runId: string, key: strin
   }
   const { columns } = await metricHistory(database, { runIds: [runId], key, offset: 0, limit: Number.MAX_SAFE_INTEGER - 1 });
   return columns;
+}
+
+/** Merges summaries into metric_tiers (inside the caller's transaction). */
+// biome-ignore lint/suspicious/noExplicitAny: the migration passes an untyped Kysely
+export async function upsertTiers(db: Kysely<any>, pg: boolean, runId: string, rows: TierRow[]): Promise<void> {
+  for (const part of chunk(rows, TIER_COLUMNS.length + 1, pg ? 60000 : 30000)) {
+    await db.executeQuery(CompiledQuery.raw(tierUpsertSql(part.length, pg), part.flatMap((t) => tierValues(runId, t))));
+  }
+}
+
+const TIER_SELECT = `select ${TIER_COLUMNS.join(", ")} from metric_tiers where run_uuid = ? and key = ? and tier = ? order by bucket`;
+const TIER_TOTAL = "select coalesce(sum(n), 0) from metric_tiers where run_uuid = ? and key = ? and tier = ?";
+const TIER_BUCKETS = "select count(*) from metric_tiers where run_uuid = ? and key = ? and tier = ?";
+const dollars = (q: string) => {
+  let i = 0;
+  return q.replace(/\?/g, () => `$${++i}`);
+};
+
+/**
+ * A history's point count and, when it has more than `minTotal` points, the candidate points of the
+ * coarsest tier with at least `minBuckets` buckets (none when even the finest has fewer: then the points
+ * themselves are the better input).
+ */
+export async function metricSummary(
+  database: Database,
+  runId: string,
+  key: string,
+  want: { minBuckets: number; minTotal: number },
+): Promise<{ total: number; candidates?: MetricSeries }> {
+  const one = async (q: string, args: unknown[]): Promise<number> => {
+    if (database.kind === "sqlite") return Number(await database.withSqlite((raw) => (cachedStatement(raw, q).get(...args) as unknown[])[0]));
+    const r = await database.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(dollars(q), args));
+    return Number(Object.values(r.rows[0] ?? {})[0] ?? 0);
+  };
+  const total = await one(TIER_TOTAL, [runId, key, COARSEST_TIER]);
+  if (total <= want.minTotal) return { total };
+  for (let tier = COARSEST_TIER; tier >= 0; tier--) {
+    if ((await one(TIER_BUCKETS, [runId, key, tier])) < want.minBuckets) continue;
+    const args = [runId, key, tier];
+    const rows =
+      database.kind === "sqlite"
+        ? await database.withSqlite((raw) => cachedStatement(raw, TIER_SELECT).all(...args) as TierValues[])
+        : (await database.db.executeQuery<TierRow>(CompiledQuery.raw(dollars(TIER_SELECT), args))).rows.map(tierValuesOf);
+    return { total, candidates: tierCandidates(rows) };
+  }
+  return { total };
 }

@@ -7,7 +7,7 @@ import { chunk, type Dialect, dialectFor, isUniqueViolation } from "../db/dialec
 import type { DB } from "../db/types.js";
 import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, RunInfo } from "./schema.js";
 import type { GcResult, KeySets, NewRun, RunUpdate, TrackingStore } from "./store.js";
-import { logBatchKysely, metricHistory, metricHistoryJsonSqlite, metricSeries } from "./store-sql-metrics.js";
+import { logBatchKysely, metricHistory, metricHistoryJsonSqlite, metricSeries, metricSummary } from "./store-sql-metrics.js";
 import { searchExperimentIds, searchRunIds } from "./store-sql-search.js";
 import { logBatchSqlite } from "./store-sqlite-fast.js";
 
@@ -220,6 +220,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
     metricHistory: (q) => metricHistory(database, q),
     metricHistoryJson: database.kind === "sqlite" ? (q, withRunId) => metricHistoryJsonSqlite(database, q, withRunId) : undefined,
     metricSeries: (runId, key) => metricSeries(database, runId, key),
+    metricSummary: (runId, key, want) => metricSummary(database, runId, key, want),
 
     async searchDatasets(experimentIds) {
       const rows = await db

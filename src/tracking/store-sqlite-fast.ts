@@ -1,6 +1,7 @@
 import type SQLite from "better-sqlite3";
 import type { KeyValue, Metric } from "./schema.js";
-import { dedupeParams, latestPerKey, paramChanged, toMetricRow } from "./metric-batch.js";
+import { dedupeParams, latestPerKey, type MetricRow, paramChanged, toMetricRow } from "./metric-batch.js";
+import { tierRows, tierUpsertSql, tierValues } from "./metric-tiers.js";
 
 /**
  * log-batch on SQLite with cached prepared statements in one synchronous transaction: the ingest hot
@@ -14,6 +15,7 @@ interface Statements {
   getParam: SQLite.Statement;
   upsertTag: SQLite.Statement;
   renameRun: SQLite.Statement;
+  upsertTier: SQLite.Statement;
 }
 
 const cache = new WeakMap<SQLite.Database, Statements>();
@@ -35,6 +37,7 @@ function statements(raw: SQLite.Database): Statements {
       getParam: raw.prepare("select value from params where run_uuid = ? and key = ?").pluck(),
       upsertTag: raw.prepare("insert into tags (run_uuid, key, value) values (?, ?, ?) on conflict (run_uuid, key) do update set value = excluded.value"),
       renameRun: raw.prepare("update runs set name = ? where run_uuid = ?"),
+      upsertTier: raw.prepare(tierUpsertSql(1, false)),
     };
     cache.set(raw, s);
   }
@@ -57,7 +60,10 @@ export function logBatchSqlite(raw: SQLite.Database, runId: string, metrics: Met
       s.upsertTag.run(runId, t.key, t.value);
       if (t.key === "mlflow.runName") s.renameRun.run(t.value, runId);
     }
-    for (const r of rows) s.insertMetric.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
+    // Only rows actually inserted (not duplicates of stored ones) go into the chart summaries.
+    const inserted: MetricRow[] = [];
+    for (const r of rows) if (s.insertMetric.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan).changes) inserted.push(r);
+    for (const t of tierRows(inserted)) s.upsertTier.run(...tierValues(runId, t));
     for (const r of latestPerKey(rows)) s.upsertLatest.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
     beforeCommit();
     // IMMEDIATE: the write lock up front, so another connection's write makes this wait, not fail.

@@ -111,6 +111,12 @@ export interface TrackingStore {
   metricHistoryJson?(q: HistoryQuery, withRunId: boolean): Promise<HistoryJsonPage>;
   /** A whole history as columns (NaN as NaN), ordered by step then timestamp: cheap input for downsampling. */
   metricSeries(runId: string, key: string): Promise<MetricSeries>;
+  /**
+   * A history's point count and, when it has more than `minTotal` points, from its chart summaries
+   * (metric-tiers.ts) the candidate points of the coarsest tier with at least `minBuckets` step buckets;
+   * no candidates when no tier has that many.
+   */
+  metricSummary(runId: string, key: string, want: { minBuckets: number; minTotal: number }): Promise<{ total: number; candidates?: MetricSeries }>;
   searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]>;
   distinctKeys(experimentIds: string[]): Promise<KeySets>;
 

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
 import { auth, useAuth, useClient } from "./lib/api";
 import { lazyPage } from "./lib/lazy-page";
+import { isLazyPage, pageModules } from "./lib/page-modules";
 import { Link, useLocation } from "./lib/router";
 import { paths, route } from "./lib/routes";
 import { setTheme, useTheme } from "./lib/theme";
@@ -10,22 +11,22 @@ import { ExperimentsPage } from "./pages/experiments";
 import { RunsPage } from "./pages/runs/runs-page";
 import { SignIn } from "./pages/sign-in";
 
-// Charts (uPlot) and the registry, serving and admin pages load on demand, not with the runs table.
-const RunPage = lazyPage(() => import("./pages/run-page"));
-const ComparePage = lazyPage(() => import("./pages/compare-page"));
-const ModelsPage = lazyPage(() => import("./pages/models/models-page"));
-const ModelPage = lazyPage(() => import("./pages/models/model-page"));
-const DeploymentsPage = lazyPage(() => import("./pages/deployments/deployments-page"));
-const DeploymentPage = lazyPage(() => import("./pages/deployments/deployment-page"));
-const AdminPage = lazyPage(() => import("./pages/admin/admin-page"));
-const AuditPage = lazyPage(() => import("./pages/admin/audit-page"));
-
+// Charts (uPlot) and the registry, serving and admin pages load on demand, not with the runs table
+// (boot.ts starts a deep link's page loading early).
+const RunPage = lazyPage(pageModules.run);
+const ComparePage = lazyPage(pageModules.compare);
+const ModelsPage = lazyPage(pageModules.models);
+const ModelPage = lazyPage(pageModules.model);
+const DeploymentsPage = lazyPage(pageModules.deployments);
+const DeploymentPage = lazyPage(pageModules.deployment);
+const AdminPage = lazyPage(pageModules.admin);
+const AuditPage = lazyPage(pageModules.audit);
 const LAZY = { run: RunPage, compare: ComparePage, models: ModelsPage, model: ModelPage, deployments: DeploymentsPage, deployment: DeploymentPage, admin: AdminPage, audit: AuditPage } as const;
 
-// A deep link to a lazily loaded page: fetch its code alongside this bundle's start-up, not after the first render.
+// A deep link's page: boot.ts already asked for its code; taking it now means the first render can show it.
 {
   const first = route(window.location.pathname).page;
-  if (first in LAZY) LAZY[first as keyof typeof LAZY].preload();
+  if (isLazyPage(first)) LAZY[first].preload();
 }
 
 export function App() {
@@ -33,13 +34,6 @@ export function App() {
   const { needsSignIn } = useAuth();
   const r = route(pathname);
   const main = useRef<HTMLElement>(null);
-  const qc = useQueryClient();
-  const client = useClient();
-  const runId = r.page === "run" ? r.runId : undefined;
-  // The run page's code loads on demand: fetch its run meanwhile, not after.
-  useEffect(() => {
-    if (runId) void qc.prefetchQuery({ queryKey: ["run", runId], queryFn: ({ signal }) => client.getRun(runId, { signal }) });
-  }, [runId, qc, client]);
   const first = useRef(true);
 
   // After an in-app navigation, move focus to the new page (screen readers announce it; Tab starts there).

@@ -2,13 +2,14 @@
  * One run: overview, metric charts (downsampled server-side), the model versions made from it, its input
  * datasets, params and tags, and its artifacts.
  */
-import type { KeyValue } from "@keel/sdk";
+import type { KeyValue, WireRun } from "@keel/sdk";
 import { metricNumber } from "@keel/sdk";
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { ErrorBanner } from "../components/error-banner";
 import { ChartControls, type ChartSettings, chartSettingsFrom, chartSettingsTo, MetricChartCard, type RunRef, runColor } from "../components/metric-panel";
 import { useClient } from "../lib/api";
+import { peekEarly, takeEarly } from "../lib/early";
 import { formatDuration, formatNumber, formatTime } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
 import { paths } from "../lib/routes";
@@ -26,7 +27,15 @@ export default function RunPage({ experimentId, runId }: { experimentId?: string
     const s = q.toString();
     navigate(`${pathname}${s ? `?${s}` : ""}`, { replace: true });
   };
-  const run = useQuery({ queryKey: ["run", runId], queryFn: ({ signal }) => client.getRun(runId, { signal }) });
+  // A deep link's run was requested before React started (boot.ts): use it, do not ask again.
+  const [early] = useState(() => peekEarly<WireRun>(`run:${runId}`));
+  const run = useQuery({
+    queryKey: ["run", runId],
+    queryFn: ({ signal }) => takeEarly<WireRun>(`run:${runId}`) ?? client.getRun(runId, { signal }),
+    initialData: early?.value,
+    initialDataUpdatedAt: early?.at,
+    staleTime: 5_000,
+  });
   const expId = run.data?.info.experiment_id ?? experimentId;
   const experiment = useQuery({ queryKey: ["experiment", expId], queryFn: ({ signal }) => client.getExperiment(expId ?? "", { signal }), enabled: expId !== undefined });
   const [chartFilter, setChartFilter] = useState("");
