@@ -15,10 +15,10 @@ import type { MetricSeries } from "./store.js";
 /**
  * Bucket widths in steps, finest first. A write touches a row per tier and key (each costs about as much
  * as ten inserted points), so there are two; a chart reads the coarsest tier with enough buckets, at most
- * 32 times more than it needs. A history of a million steps makes 3,907 and 123 buckets; of ten million,
- * 39,063 and 1,221.
+ * 8 times more than it needs. A history of a million steps makes 3,907 and 489 buckets; of ten million,
+ * 39,063 and 4,883.
  */
-export const TIER_WIDTHS = [256, 8192] as const;
+export const TIER_WIDTHS = [256, 2048] as const;
 export const COARSEST_TIER = TIER_WIDTHS.length - 1;
 
 /** One bucket's summary: a row of metric_tiers without run_uuid. Step and timestamp pairs order points. */

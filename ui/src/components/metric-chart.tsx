@@ -6,7 +6,8 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { formatDuration, formatNumber } from "../lib/format";
+import { firstChartDrawn } from "../lib/first-chart";
+import { formatClock, formatCount, formatDuration, formatNumber } from "../lib/format";
 import { smooth } from "../lib/smoothing";
 import { cssVar, useTheme } from "../lib/theme";
 
@@ -110,6 +111,7 @@ export function MetricChart({ series, xMode, log, smoothing, height = 220, descr
             if (firstChartMarked) return;
             firstChartMarked = true;
             performance.mark("keel:chart:first-draw");
+            firstChartDrawn();
           },
         ],
       };
@@ -143,6 +145,6 @@ function formatTick(v: number, mode: XMode, incr: number): string {
 
 function formatX(v: number, mode: XMode): string {
   if (mode === "relative") return formatDuration(v * 1000);
-  if (mode === "time") return new Date(v * 1000).toLocaleTimeString();
-  return Number.isInteger(v) ? v.toLocaleString() : formatNumber(v);
+  if (mode === "time") return formatClock(new Date(v * 1000));
+  return Number.isInteger(v) && Math.abs(v) < 1e9 ? formatCount(v) : formatNumber(v);
 }

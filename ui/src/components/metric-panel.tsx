@@ -5,11 +5,25 @@
  */
 import type { ComparedSeries } from "@keel/sdk";
 import { metricNumber } from "@keel/sdk";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { errorMessage, useClient } from "../lib/api";
 import { formatCount, formatNumber } from "../lib/format";
-import { type ChartSeries, MetricChart, type XMode } from "./metric-chart";
+import { lazyPage } from "../lib/lazy-page";
+import type { ChartSeries, MetricChartProps, XMode } from "./metric-chart";
+
+/**
+ * uPlot loads on demand, when a chart card first shows: evaluating it sets up Intl (locale data, tens of
+ * ms on a slow machine), which then overlaps the card's data request instead of delaying the page.
+ */
+const MetricChart = lazyPage<MetricChartProps>(
+  () => import("./metric-chart").then((m) => ({ default: m.MetricChart })),
+  () => (
+    <div className="chart-placeholder" aria-busy="true">
+      Loading…
+    </div>
+  ),
+);
 
 export interface ChartSettings {
   xMode: XMode;
@@ -142,16 +156,27 @@ export interface ChartCardProps {
 export function MetricChartCard({ metricKey, runs, settings, maxPoints, fullResolution = false }: ChartCardProps) {
   const client = useClient();
   const [ref, near] = useNearView<HTMLElement>();
+  // Its code loads while this card's data is requested (not after the data is in).
+  MetricChart.preload();
   const auto = useAutoPoints(ref);
   const points = maxPoints ?? auto ?? 0;
   const xAxis = settings.xMode === "step" ? "step" : "timestamp";
   const runIds = runs.map((r) => r.id);
-  const q = useQuery({
+  const options = {
     queryKey: ["series", runIds, metricKey, xAxis, fullResolution ? "full" : points],
-    queryFn: ({ signal }) => client.compareRuns({ runIds, metricKeys: [metricKey], maxPoints: points, xAxis, fullResolution, signal }),
+    queryFn: ({ signal }: { signal: AbortSignal }) => client.compareRuns({ runIds, metricKeys: [metricKey], maxPoints: points, xAxis, fullResolution, signal }),
     enabled: near && points > 0,
     staleTime: 10_000,
-  });
+  };
+  const q = useQuery(options);
+  // Ask as the card is laid out: useQuery would ask from a passive effect, which can wait behind other
+  // tasks (the chart's own code evaluating) for tens of ms.
+  const qc = useQueryClient();
+  const key = JSON.stringify(options.queryKey);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key names the request; options is new each render
+  useLayoutEffect(() => {
+    if (options.enabled) void qc.prefetchQuery(options);
+  }, [key, options.enabled, qc]);
   const data = q.data;
   // `runs` must keep its identity between renders (the pages memoize it): a new series rebuilds the chart.
   const series = useMemo(() => (data ? toChartSeries(data, runs, settings.xMode) : []), [data, runs, settings.xMode]);

@@ -1,11 +1,14 @@
 /**
- * A page whose code loads on demand, without Suspense: React holds a revealed Suspense boundary back for
+ * A page (or a heavy component) whose code loads on demand, without Suspense: React holds a revealed Suspense boundary back for
  * ~300 ms after its fallback shows (to avoid flicker), which would be most of a chart page's load time.
  */
 import { type ComponentType, useEffect, useState } from "react";
 import { ErrorBanner } from "../components/error-banner";
 
-export function lazyPage<P extends object>(load: () => Promise<{ default: ComponentType<P> }>): ComponentType<P> & { preload(): void } {
+export function lazyPage<P extends object>(
+  load: () => Promise<{ default: ComponentType<P> }>,
+  fallback: () => React.ReactNode = () => <p className="page muted">Loading…</p>,
+): ComponentType<P> & { preload(): void } {
   let loaded: ComponentType<P> | undefined;
   let failed: unknown;
   let pending: Promise<void> | undefined;
@@ -40,7 +43,7 @@ export function lazyPage<P extends object>(load: () => Promise<{ default: Compon
     }
     if (failed !== undefined) return <ErrorBanner error={failed} what="Cannot load this page (was the server upgraded? reload)" />;
     void start();
-    return <p className="page muted">Loading…</p>;
+    return fallback();
   }
   /** Starts loading the code now (the address already names the page). */
   LazyPage.preload = () => void start();

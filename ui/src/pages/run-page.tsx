@@ -9,6 +9,7 @@ import { useEffect, useMemo, useState } from "react";
 import { ErrorBanner } from "../components/error-banner";
 import { ChartControls, type ChartSettings, chartSettingsFrom, chartSettingsTo, MetricChartCard, type RunRef, runColor } from "../components/metric-panel";
 import { useClient } from "../lib/api";
+import { useAfterFirstChart } from "../lib/first-chart";
 import { peekEarly, takeEarly } from "../lib/early";
 import { formatDuration, formatNumber, formatTime } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
@@ -39,6 +40,9 @@ export default function RunPage({ experimentId, runId }: { experimentId?: string
   const expId = run.data?.info.experiment_id ?? experimentId;
   const experiment = useQuery({ queryKey: ["experiment", expId], queryFn: ({ signal }) => client.getExperiment(expId ?? "", { signal }), enabled: expId !== undefined });
   const [chartFilter, setChartFilter] = useState("");
+  // The overview and the charts render (and ask for their data) first; the sections below, with their own
+  // requests, once the first chart is drawn.
+  const below = useAfterFirstChart(run.data ? (run.data.data.metrics?.length ?? 0) > 0 : undefined);
 
   const info = run.data?.info;
   const tags = useMemo(() => new Map((run.data?.data.tags ?? []).map((t) => [t.key, t.value])), [run.data]);
@@ -184,15 +188,19 @@ export default function RunPage({ experimentId, runId }: { experimentId?: string
         )}
       </section>
 
-      <RunModels runId={info.run_id} />
-      <RunInputs inputs={run.data?.inputs?.dataset_inputs ?? []} />
+      {below && (
+        <>
+          <RunModels runId={info.run_id} />
+          <RunInputs inputs={run.data?.inputs?.dataset_inputs ?? []} />
 
-      <div className="two-col">
-        <KeyValueTable title="Parameters" id="params-h" rows={run.data?.data.params ?? []} empty="No parameters." />
-        <TagsTable tags={run.data?.data.tags ?? []} />
-      </div>
+          <div className="two-col">
+            <KeyValueTable title="Parameters" id="params-h" rows={run.data?.data.params ?? []} empty="No parameters." />
+            <TagsTable tags={run.data?.data.tags ?? []} />
+          </div>
 
-      {run.data && <ArtifactsBrowser run={run.data} />}
+          {run.data && <ArtifactsBrowser run={run.data} />}
+        </>
+      )}
     </div>
   );
 }

@@ -8,6 +8,7 @@
  * are memoized, so most scroll frames re-render nothing.
  */
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { formatCount } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { type Column, cellText, type RunRow } from "./columns";
 
@@ -255,7 +256,7 @@ const GroupRow = memo(function GroupRow({ item, index, top, width, onToggle }: {
         <button type="button" className="group-toggle" aria-expanded={!item.collapsed} onClick={() => onToggle(item.id)}>
           <span aria-hidden="true">{item.collapsed ? "▸" : "▾"}</span> {item.label}
         </button>
-        <span className="muted"> {item.count === 1 ? "1 run" : `${item.count.toLocaleString()} runs`}</span>
+        <span className="muted"> {item.count === 1 ? "1 run" : `${formatCount(item.count)} runs`}</span>
       </div>
     </div>
   );

@@ -1,0 +1,38 @@
+import { useEffect, useState } from "react";
+
+/**
+ * "The first chart of this page load is drawn": what a run page waits for before rendering the sections
+ * below its charts (and making their requests), so the chart, what the user came for, draws first.
+ */
+let drawn = false;
+const waiting = new Set<() => void>();
+
+export function firstChartDrawn(): void {
+  if (drawn) return;
+  drawn = true;
+  for (const l of waiting) l();
+  waiting.clear();
+}
+
+/**
+ * True once the first chart is drawn, or `maxWaitMs` after mount, or as soon as the page knows it has no
+ * charts (`hasCharts` false; undefined while it does not know yet).
+ */
+export function useAfterFirstChart(hasCharts: boolean | undefined, maxWaitMs = 400): boolean {
+  const [ready, setReady] = useState(drawn || hasCharts === false);
+  useEffect(() => {
+    if (ready) return;
+    if (hasCharts === false) {
+      setReady(true);
+      return;
+    }
+    const go = () => setReady(true);
+    waiting.add(go);
+    const timer = setTimeout(go, maxWaitMs);
+    return () => {
+      waiting.delete(go);
+      clearTimeout(timer);
+    };
+  }, [ready, hasCharts, maxWaitMs]);
+  return ready;
+}
