@@ -32,6 +32,8 @@ export function auditCommand(): Command {
     .option("--until <iso-time>")
     .addOption(new Option("--limit <n>").default(100).argParser(intArg("--limit", 1, 1000)))
     .option("--after <seq>", "continue after this sequence number", "0")
+    .option("--newest-first", "newest records first (continue with --before)", false)
+    .addOption(new Option("--before <seq>", "with --newest-first: continue below this sequence number").argParser(intArg("--before", 1, Number.MAX_SAFE_INTEGER)))
     .option("--json", "one JSON record per line", false)
     .action(async (o) => {
       const { listAudit } = await import("../governance/audit-query.js");
@@ -49,6 +51,8 @@ export function auditCommand(): Command {
           since: time(o.since),
           until: time(o.until),
           after: Number(o.after),
+          newestFirst: o.newestFirst,
+          before: o.before,
           limit: o.limit,
         }),
       );
@@ -57,6 +61,7 @@ export function auditCommand(): Command {
         else console.log(`${String(r.seq).padStart(6)}  ${new Date(r.time).toISOString()}  ${r.actor.padEnd(16)}  ${r.action}  ${r.resource}`);
       }
       if (page.next_after !== undefined && !o.json) console.error(`more: --after ${page.next_after}`);
+      if (page.next_before !== undefined && !o.json) console.error(`more: --newest-first --before ${page.next_before}`);
     });
   return audit;
 }

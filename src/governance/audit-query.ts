@@ -9,8 +9,11 @@ export interface AuditFilter {
   action?: string;
   since?: number;
   until?: number;
-  /** Records with seq above this (keyset paging). */
+  /** Records with seq above this (keyset paging, oldest first). */
   after: number;
+  /** Newest first: records with seq below `before` (when given), in descending order. */
+  newestFirst?: boolean;
+  before?: number;
   limit: number;
 }
 
@@ -20,11 +23,35 @@ function likePrefix(v: string): string {
   return `${v.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** The audit trail in sequence order; `next_after` continues the listing. */
-export async function listAudit(database: Database, f: AuditFilter) {
+export interface AuditRecordRow {
+  seq: number;
+  time: number;
+  actor: string;
+  action: string;
+  resource: string;
+  summary: unknown;
+  request_id: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditListing {
+  records: AuditRecordRow[];
+  next_after?: number;
+  next_before?: number;
+}
+
+/**
+ * The audit trail in sequence order; `next_after` continues the listing. Newest first (the viewer's
+ * order) goes down from `before` and continues with `next_before`.
+ */
+export async function listAudit(database: Database, f: AuditFilter): Promise<AuditListing> {
   if (!Number.isSafeInteger(f.limit) || f.limit < 1 || f.limit > AUDIT_MAX_LIMIT) throw invalidParam(`limit must be from 1 to ${AUDIT_MAX_LIMIT}.`);
   if (!Number.isSafeInteger(f.after) || f.after < 0) throw invalidParam("after must be a non-negative sequence number.");
+  if (f.before !== undefined && (!Number.isSafeInteger(f.before) || f.before < 1)) throw invalidParam("before must be a positive sequence number.");
+  if (f.before !== undefined && !f.newestFirst) throw invalidParam("before pages newest first: add order=desc.");
   let q = database.db.selectFrom("audit_log").selectAll().where("seq", ">", f.after);
+  if (f.before !== undefined) q = q.where("seq", "<", f.before);
   if (f.actor !== undefined) q = q.where("actor", "=", f.actor);
   for (const [col, v] of [
     ["resource", f.resource],
@@ -35,9 +62,12 @@ export async function listAudit(database: Database, f: AuditFilter) {
   }
   if (f.since !== undefined) q = q.where("time", ">=", f.since);
   if (f.until !== undefined) q = q.where("time", "<", f.until);
-  const rows = await q.orderBy("seq").limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy("seq", f.newestFirst ? "desc" : "asc")
+    .limit(f.limit + 1)
+    .execute();
   const more = rows.length > f.limit;
-  const page = rows.slice(0, f.limit).map((r) => ({
+  const page = rows.slice(0, f.limit).map((r): AuditRecordRow => ({
     seq: Number(r.seq),
     time: Number(r.time),
     actor: r.actor,
@@ -48,5 +78,6 @@ export async function listAudit(database: Database, f: AuditFilter) {
     prev_hash: r.prev_hash,
     hash: r.hash,
   }));
-  return { records: page, ...(more ? { next_after: page.at(-1)?.seq } : {}) };
+  if (!more) return { records: page };
+  return { records: page, ...(f.newestFirst ? { next_before: page.at(-1)?.seq } : { next_after: page.at(-1)?.seq }) };
 }

@@ -136,9 +136,13 @@ export async function registerGovernanceRoutes(app: FastifyInstance, gov: Govern
     return {};
   });
 
-  app.get("/audit", doc("The audit trail, newest last; filter by actor, resource, action and time; page with after="), async (req) => {
+  app.get("/audit", doc("The audit trail, oldest first (order=desc: newest first); filter by actor, resource, action and time; page with after= (before= when newest first)"), async (req) => {
     const m = query(req);
+    const order = optString(m, "order") ?? "asc";
+    if (order !== "asc" && order !== "desc") throw invalidParam(`order must be asc or desc; got '${order}'.`);
     return listAudit(database, {
+      newestFirst: order === "desc",
+      before: optInt(m, "before"),
       actor: optString(m, "actor"),
       resource: optString(m, "resource"),
       action: optString(m, "action"),

@@ -929,7 +929,21 @@ export class KeelClient {
     await this.keel("DELETE", "/permissions", { resource: p.resource, username: p.username, group: p.group });
   }
 
-  async audit(q: { actor?: string; resource?: string; action?: string; since?: number; until?: number; after?: number; limit?: number; signal?: AbortSignal } = {}): Promise<AuditPage> {
+  async audit(
+    q: {
+      actor?: string;
+      resource?: string;
+      action?: string;
+      since?: number;
+      until?: number;
+      after?: number;
+      /** "desc": newest first, paged with `before`. */
+      order?: "asc" | "desc";
+      before?: number;
+      limit?: number;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<AuditPage> {
     const { signal, ...query } = q;
     return this.keel("GET", "/audit", query, { signal });
   }

@@ -211,7 +211,10 @@ export interface AuditRecord {
 
 export interface AuditPage {
   records: AuditRecord[];
+  /** Oldest-first listing: pass as `after` for the next page. */
   next_after?: number;
+  /** Newest-first listing (`order: "desc"`): pass as `before` for the next page. */
+  next_before?: number;
 }
 
 export interface AuditVerification {

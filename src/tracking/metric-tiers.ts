@@ -16,7 +16,8 @@ import type { MetricSeries } from "./store.js";
  * Bucket widths in steps, finest first. A write touches a row per tier and key (each costs about as much
  * as ten inserted points), so there are two; a chart reads the coarsest tier with enough buckets, at most
  * 8 times more than it needs. A history of a million steps makes 3,907 and 489 buckets; of ten million,
- * 39,063 and 4,883.
+ * 39,063 and 4,883. Stored rows are cut by these widths: changing them needs a migration that rebuilds
+ * metric_tiers (as 008 builds it).
  */
 export const TIER_WIDTHS = [256, 2048] as const;
 export const COARSEST_TIER = TIER_WIDTHS.length - 1;

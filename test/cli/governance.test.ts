@@ -87,6 +87,11 @@ describe(`governance from the command line (${dbKind})`, () => {
     const records = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as { seq: number; actor: string; action: string });
     expect(records.map((r) => r.action)).toEqual(expect.arrayContaining(["bootstrap admin", "keel admin create-user", "keel admin create-token", "keel admin grant"]));
     expect(records.find((r) => r.action === "keel admin create-user")?.actor).toMatch(/^cli:/);
+    const newest = await runCli(["audit", "list", "--newest-first", "--limit", "2", ...dbArgs()]);
+    expect(newest.code, newest.stderr).toBe(0);
+    const seqs = newest.stdout.trim().split("\n").map((l) => Number(l.trim().split(/\s+/)[0]));
+    expect(seqs).toEqual([records.at(-1)?.seq, records.at(-2)?.seq]);
+    expect(newest.stderr).toContain(`more: --newest-first --before ${records.at(-2)?.seq}`);
 
     await tamper("update audit_log set actor = 'someone-else' where seq = 2");
     const broken = await runCli(["audit", "verify", ...dbArgs()]);

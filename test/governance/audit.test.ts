@@ -85,6 +85,34 @@ describe("audit trail", () => {
     expect((await alice.get("/api/keel/v1/audit")).status).toBe(403);
   });
 
+  it("lists newest first with order=desc, paging down with before=", async () => {
+    const oldestFirst: number[] = [];
+    for (let after = 0; ; ) {
+      const p = (await admin.get("/api/keel/v1/audit", { limit: 1000, after })).body;
+      oldestFirst.push(...p.records.map((r: { seq: number }) => r.seq));
+      if (p.next_after === undefined) break;
+      after = p.next_after;
+    }
+    const newestFirst: number[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const p = (await admin.get("/api/keel/v1/audit", { order: "desc", limit: 3, ...(before ? { before } : {}) })).body;
+      expect(p.next_after).toBeUndefined();
+      newestFirst.push(...p.records.map((r: { seq: number }) => r.seq));
+      if (p.next_before === undefined) break;
+      before = p.next_before;
+    }
+    expect(newestFirst).toEqual([...oldestFirst].reverse());
+    // Filters apply the same way in either order.
+    const mine = (await admin.get("/api/keel/v1/audit", { order: "desc", actor: "alice" })).body.records;
+    expect(mine.map((r: { seq: number }) => r.seq)).toEqual((await records({ actor: "alice" })).map((r) => r.seq).reverse());
+    const bad = await admin.get("/api/keel/v1/audit", { order: "newest" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain("order must be asc or desc");
+    expect((await admin.get("/api/keel/v1/audit", { before: 5 })).body.message).toContain("order=desc");
+    expect((await admin.get("/api/keel/v1/audit", { order: "desc", before: 0 })).status).toBe(400);
+  });
+
   it("chains every record to the one before", async () => {
     const all = await records();
     expect(all[0].seq).toBe(1);

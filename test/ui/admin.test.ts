@@ -201,21 +201,21 @@ describe("administration", () => {
     expectRow("PUT /api/keel/v1/permissions", `experiment:${expId}`);
     expectRow("DELETE /api/keel/v1/permissions", `experiment:${expId}`);
     expectRow("PUT /api/keel/v1/permissions", "registered_model:perm-model");
-    // Exactly what the API lists, in the same order.
-    const api = (await admin.audit({ limit: 1000 })).records;
+    // Exactly what the API lists newest first, in the same order.
+    const api = (await admin.audit({ order: "desc", limit: 1000 })).records;
     expect(all.map((r) => `${r.action} ${r.resource}`)).toEqual(api.map((r) => `${r.action} ${r.resource}`));
 
     const filters = page.getByRole("form", { name: "Filter the audit log" });
     await filters.getByLabel("Action").fill("PUT /api/keel/v1/permissions");
     await filters.getByRole("button", { name: "Apply filters" }).click();
-    await expect.poll(async () => (await rows()).map((r) => r.resource)).toEqual([`experiment:${expId}`, "registered_model:perm-model"]);
+    await expect.poll(async () => (await rows()).map((r) => r.resource)).toEqual(["registered_model:perm-model", `experiment:${expId}`]);
     expect(new URL(page.url()).searchParams.get("action")).toBe("PUT /api/keel/v1/permissions");
 
     await filters.getByLabel("Action").fill("");
     await filters.getByLabel("Object").fill("user:*");
     await filters.getByLabel("Actor").fill("admin");
     await filters.getByRole("button", { name: "Apply filters" }).click();
-    await expect.poll(async () => (await rows()).map((r) => r.resource)).toEqual(["user:alice", "user:bob"]);
+    await expect.poll(async () => (await rows()).map((r) => r.resource)).toEqual(["user:bob", "user:alice"]);
     // A time range after everything: nothing.
     const later = new Date(Date.now() + 3_600_000);
     const local = new Date(later.getTime() - later.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);

@@ -45,9 +45,10 @@ export default function AuditPage() {
   };
   const list = useInfiniteQuery({
     queryKey: ["audit", filter],
-    queryFn: ({ pageParam, signal }) => client.audit({ ...filter, after: pageParam, limit: PAGE, signal }),
-    initialPageParam: 0,
-    getNextPageParam: (last) => last.next_after,
+    // Newest first: what an admin opens the log for is what just happened.
+    queryFn: ({ pageParam, signal }) => client.audit({ ...filter, order: "desc", before: pageParam, limit: PAGE, signal }),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => last.next_before,
   });
   const records = useMemo(() => (list.data?.pages ?? []).flatMap((p) => p.records), [list.data]);
   const verify = useMutation({ mutationFn: () => client.verifyAudit() });
@@ -128,7 +129,7 @@ export default function AuditPage() {
       {list.data && records.length === 0 && <p className="empty">No audit records match.</p>}
       {list.hasNextPage && (
         <button type="button" className="secondary" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
-          {list.isFetchingNextPage ? "Loading…" : "Load more"}
+          {list.isFetchingNextPage ? "Loading…" : "Load older"}
         </button>
       )}
     </div>
