@@ -52,12 +52,14 @@ export interface MetricTiersTable {
   last_ts: number;
   last_value: number;
   last_nan: number;
+  /** The lowest non-NaN value's point (and the highest's below); null when every point of the bucket is NaN. */
   min_step: number | null;
   min_ts: number | null;
   min_value: number | null;
   max_step: number | null;
   max_ts: number | null;
   max_value: number | null;
+  /** The first NaN point; null when the bucket has none. */
   nan_step: number | null;
   nan_ts: number | null;
 }

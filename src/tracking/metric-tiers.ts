@@ -9,6 +9,7 @@
  * (one upsert per touched bucket and tier) and concurrent writers cannot lose each other's points.
  * Only points actually inserted are merged (a re-sent duplicate is not), so the counts are exact.
  */
+import type { MetricTiersTable } from "../db/types.js";
 import type { MetricRow } from "./metric-batch.js";
 import type { MetricSeries } from "./store.js";
 
@@ -23,30 +24,7 @@ export const TIER_WIDTHS = [256, 2048] as const;
 export const COARSEST_TIER = TIER_WIDTHS.length - 1;
 
 /** One bucket's summary: a row of metric_tiers without run_uuid. Step and timestamp pairs order points. */
-export interface TierRow {
-  key: string;
-  tier: number;
-  bucket: number;
-  n: number;
-  first_step: number;
-  first_ts: number;
-  first_value: number;
-  first_nan: number;
-  last_step: number;
-  last_ts: number;
-  last_value: number;
-  last_nan: number;
-  /** The lowest non-NaN value's point; null when every point of the bucket is NaN. */
-  min_step: number | null;
-  min_ts: number | null;
-  min_value: number | null;
-  max_step: number | null;
-  max_ts: number | null;
-  max_value: number | null;
-  /** The first NaN point; null when the bucket has none. */
-  nan_step: number | null;
-  nan_ts: number | null;
-}
+export type TierRow = Omit<MetricTiersTable, "run_uuid">;
 
 /** Column order of metric_tiers as written: run_uuid, then TierRow's fields in this order. */
 export const TIER_COLUMNS = [
@@ -138,38 +116,22 @@ export function mergeTier(a: TierRow, b: TierRow): void {
   }
 }
 
-/** mergeTier(row, pointRow(r)) without making the point's row. */
+/** One reused row for addPoint: a point costs no allocation. */
+const scratch = pointRow("", 0, 0, { key: "", step: 0, timestamp: 0, value: 0, is_nan: 0 });
+
+/** mergeTier(row, pointRow(r)), without making the point's row. */
 function addPoint(a: TierRow, r: MetricRow): void {
-  a.n++;
-  if (before(r.step, r.timestamp, a.first_step, a.first_ts)) {
-    a.first_step = r.step;
-    a.first_ts = r.timestamp;
-    a.first_value = r.value;
-    a.first_nan = r.is_nan;
-  }
-  if (before(a.last_step, a.last_ts, r.step, r.timestamp)) {
-    a.last_step = r.step;
-    a.last_ts = r.timestamp;
-    a.last_value = r.value;
-    a.last_nan = r.is_nan;
-  }
-  if (r.is_nan === 1) {
-    if (a.nan_step === null || before(r.step, r.timestamp, a.nan_step, a.nan_ts as number)) {
-      a.nan_step = r.step;
-      a.nan_ts = r.timestamp;
-    }
-    return;
-  }
-  if (a.min_value === null || r.value < a.min_value) {
-    a.min_step = r.step;
-    a.min_ts = r.timestamp;
-    a.min_value = r.value;
-  }
-  if (a.max_value === null || r.value > a.max_value) {
-    a.max_step = r.step;
-    a.max_ts = r.timestamp;
-    a.max_value = r.value;
-  }
+  const nan = r.is_nan === 1;
+  scratch.first_step = scratch.last_step = r.step;
+  scratch.first_ts = scratch.last_ts = r.timestamp;
+  scratch.first_value = scratch.last_value = r.value;
+  scratch.first_nan = scratch.last_nan = r.is_nan;
+  scratch.min_step = scratch.max_step = nan ? null : r.step;
+  scratch.min_ts = scratch.max_ts = nan ? null : r.timestamp;
+  scratch.min_value = scratch.max_value = nan ? null : r.value;
+  scratch.nan_step = nan ? r.step : null;
+  scratch.nan_ts = nan ? r.timestamp : null;
+  mergeTier(a, scratch);
 }
 
 /** Accumulates summaries of points (any order, any keys) for every tier. */

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, afterEach, expect } from "vitest";
 
 /**
  * Headless Chromium for the browser tests and the UI benchmark: Debian's /usr/bin/chromium (`apt-get install
@@ -57,4 +58,29 @@ export const SCREENSHOTS = join(import.meta.dirname, "..", "..", "test-artifacts
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+}
+
+/**
+ * The browser and page a UI test file drives. Call at the file's top level (it registers the hooks) and
+ * `open()` in beforeAll once the server is up: errors the page throws fail the test they happened in, and
+ * the browser closes after the file.
+ */
+export function suitePage(opts: Parameters<typeof launchBrowser>[0] = {}): { open(): Promise<{ browser: Browser; page: Page }> } {
+  let browser: Browser | undefined;
+  const errors: string[] = [];
+  afterEach(() => {
+    expect(errors.splice(0)).toEqual([]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    async open() {
+      browser = await launchBrowser(opts);
+      const page = await browser.newPage();
+      page.setDefaultTimeout(20_000);
+      page.on("pageerror", (e) => errors.push(e.message));
+      return { browser, page };
+    },
+  };
 }

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
-import type { Page } from "playwright-core";
 import { CliProcess, ROOT } from "./cli.js";
 
 /**
@@ -19,13 +18,6 @@ export async function startKeel(args: string[], env: Record<string, string> = {}
   const p = new CliProcess(["server", "--port", "0", ...args], env);
   const line = await p.waitForLine((l) => typeof l.address === "string", "the listening line");
   return { p, url: `http://127.0.0.1:${new URL(line.address).port}` };
-}
-
-/** Collects uncaught errors of a page, so a test can require none. */
-export function collectPageErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {

@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelApiError, KeelClient } from "../../src/sdk/index.js";
-import { type Browser, launchBrowser, screenshot } from "../helpers/browser.js";
+import { launchBrowser, screenshot, suitePage } from "../helpers/browser.js";
 import { type CliProcess, requireBuiltCli } from "../helpers/cli.js";
-import { collectPageErrors, servingFixture, startKeel } from "../helpers/ui-server.js";
+import { servingFixture, startKeel } from "../helpers/ui-server.js";
 
 const ADMIN_PASSWORD = "ui-admin-password-1";
 
@@ -20,9 +20,8 @@ let dataDir: string;
 let server: CliProcess;
 let url: string;
 let admin: KeelClient;
-let browser: Browser;
 let page: Page;
-let pageErrors: string[];
+const ui = suitePage();
 let expId: string;
 
 async function status(c: KeelClient): Promise<number> {
@@ -54,18 +53,11 @@ beforeAll(async () => {
   await admin.createRegisteredModel("perm-model");
   await admin.createModelVersion({ name: "perm-model", source: `runs:/${run.info.run_id}/model`, runId: run.info.run_id });
   await admin.createDeployment({ name: "perm-dep", variants: [{ model: "perm-model", version: 1 }] });
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  page.setDefaultTimeout(20_000);
-  pageErrors = collectPageErrors(page);
+  ({ page } = await ui.open());
 }, 120_000);
 
-afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
-});
 
 afterAll(async () => {
-  await browser?.close();
   await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });

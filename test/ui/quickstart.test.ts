@@ -8,20 +8,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUICKSTART } from "../../src/quickstart/demo.js";
-import { type Browser, launchBrowser, screenshot } from "../helpers/browser.js";
+import { screenshot, suitePage } from "../helpers/browser.js";
 import { type CliProcess, requireBuiltCli, runCli } from "../helpers/cli.js";
-import { collectPageErrors, startKeel } from "../helpers/ui-server.js";
+import { startKeel } from "../helpers/ui-server.js";
 
 let dataDir: string;
 let server: CliProcess;
 let url: string;
 /** The path of the Web UI address the quickstart printed (its port was the quickstart's own server's). */
 let printedPath: string;
-let browser: Browser;
 let page: Page;
-let pageErrors: string[];
+const ui = suitePage();
 
 beforeAll(async () => {
   requireBuiltCli();
@@ -32,18 +31,11 @@ beforeAll(async () => {
   expect(printed, r.stdout).toBeDefined();
   printedPath = new URL(printed as string).pathname;
   ({ p: server, url } = await startKeel(["--data", dataDir]));
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  page.setDefaultTimeout(20_000);
-  pageErrors = collectPageErrors(page);
+  ({ page } = await ui.open());
 }, 180_000);
 
-afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
-});
 
 afterAll(async () => {
-  await browser?.close();
   await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });

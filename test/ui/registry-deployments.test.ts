@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelApiError, KeelClient } from "../../src/sdk/index.js";
-import { type Browser, launchBrowser, screenshot } from "../helpers/browser.js";
+import { screenshot, suitePage } from "../helpers/browser.js";
 import { type CliProcess, requireBuiltCli } from "../helpers/cli.js";
-import { collectPageErrors, png, servingFixture, startKeel } from "../helpers/ui-server.js";
+import { png, servingFixture, startKeel } from "../helpers/ui-server.js";
 
 const MODEL = "ui-classifier";
 const DEPLOYMENT = "ui-dep";
@@ -25,9 +25,8 @@ let dataDir: string;
 let server: CliProcess;
 let url: string;
 let client: KeelClient;
-let browser: Browser;
 let page: Page;
-let pageErrors: string[];
+const ui = suitePage();
 let expId: string;
 let runId: string;
 let run2Id: string;
@@ -53,10 +52,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "keel-ui-registry-"));
   ({ p: server, url } = await startKeel(["--data", dataDir]));
   client = new KeelClient({ url });
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  page.setDefaultTimeout(20_000);
-  pageErrors = collectPageErrors(page);
+  ({ page } = await ui.open());
 
   expId = await client.createExperiment("ui-registry");
   const run = await client.createRun(expId, { runName: "trained-run" });
@@ -96,12 +92,8 @@ beforeAll(async () => {
   await client.updateRun(run2Id, { status: "FINISHED", endTime: Date.now() });
 }, 180_000);
 
-afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
-});
 
 afterAll(async () => {
-  await browser?.close();
   await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelClient, type WireMetric } from "../../src/sdk/index.js";
-import { type Browser, launchBrowser, screenshot } from "../helpers/browser.js";
+import { type Browser, launchBrowser, screenshot, suitePage } from "../helpers/browser.js";
 import { CliProcess, requireBuiltCli, ROOT } from "../helpers/cli.js";
 
 const RUNS = 60;
@@ -29,10 +29,10 @@ let url: string;
 let client: KeelClient;
 let browser: Browser;
 let page: Page;
+const ui = suitePage();
 let expId: string;
 const runIds: string[] = [];
 /** Uncaught errors in the page: every test ends with none. */
-const pageErrors: string[] = [];
 
 async function startKeel(args: string[], env: Record<string, string> = {}): Promise<{ p: CliProcess; url: string }> {
   const p = new CliProcess(["server", "--port", "0", ...args], env);
@@ -46,10 +46,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "keel-ui-test-"));
   ({ p: server, url } = await startKeel(["--data", dataDir]));
   client = new KeelClient({ url });
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (e) => pageErrors.push(e.message));
+  ({ browser, page } = await ui.open());
 
   // Runs go in through the API, as a training script would log them.
   expId = await client.createExperiment("ui-runs");
@@ -79,12 +76,8 @@ beforeAll(async () => {
   }
 }, 180_000);
 
-afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
-});
 
 afterAll(async () => {
-  await browser?.close();
   await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
