@@ -4,6 +4,9 @@ import { CompareRequest, CompareResponse, ErrorResponse, KeysQuery, KeysResponse
 import { wireValue } from "./schema.js";
 import type { TrackingService } from "./service.js";
 
+/** The most points a full-resolution comparison returns (about 100 bytes of JSON each). */
+export const FULL_RESOLUTION_MAX_POINTS = 5_000_000;
+
 /** Keel's tracking extensions: chart-ready comparisons and key lists for filter autocomplete. */
 export async function registerKeelTrackingRoutes(app: FastifyInstance, svc: TrackingService): Promise<void> {
   app.post<{ Body: CompareRequest }>(
@@ -19,6 +22,15 @@ export async function registerKeelTrackingRoutes(app: FastifyInstance, svc: Trac
     async (req) => {
       const { run_ids, metric_keys, max_points = 1000, method = "lttb", x_axis = "step", full_resolution = false } = req.body;
       if (run_ids.length * metric_keys.length > 400) throw invalidParam(`At most 400 series per request; ${run_ids.length} runs × ${metric_keys.length} keys asked for.`);
+      if (full_resolution) {
+        // Every point of every series is built in memory: refuse before reading what would not fit.
+        let total = 0;
+        for (const runId of run_ids) for (const key of metric_keys) total += await svc.metricPointCount(runId, key);
+        if (total > FULL_RESOLUTION_MAX_POINTS)
+          throw invalidParam(
+            `Full resolution would return ${total.toLocaleString("en-US")} points; one request returns at most ${FULL_RESOLUTION_MAX_POINTS.toLocaleString("en-US")}. Ask for fewer runs or keys, or downsample with max_points (up to 100,000 per series).`,
+          );
+      }
       const series = [];
       for (const runId of run_ids) {
         for (const key of metric_keys) {

@@ -261,6 +261,12 @@ export function createTrackingService({ store, now = Date.now }: TrackingService
       return store.metricSeries(runId, key);
     },
 
+    /** How many points a history holds (from its summaries: no point is read). */
+    async metricPointCount(runId: string, key: string): Promise<number> {
+      await runInfoOrThrow(runId);
+      return (await store.metricSummary(runId, key, { minBuckets: Number.POSITIVE_INFINITY, minTotal: Number.POSITIVE_INFINITY })).total;
+    },
+
     /** A history ready for a chart: downsampled (from its summaries when long) unless full resolution. */
     async chartSeries(runId: string, key: string, o: ChartSeriesOptions): Promise<ChartSeries> {
       await runInfoOrThrow(runId);

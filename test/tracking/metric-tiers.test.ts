@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/database.js";
 import type { MetricRow } from "../../src/tracking/metric-batch.js";
 import { mergeTier, TIER_WIDTHS, type TierRow, tierCandidates, tierRows, tierValuesOf } from "../../src/tracking/metric-tiers.js";
+import { FULL_RESOLUTION_MAX_POINTS } from "../../src/tracking/keel-routes.js";
 import { metricSummary } from "../../src/tracking/store-sql-metrics.js";
 import { client, startTestApp, type TestApp } from "../helpers/app.js";
 
@@ -245,6 +246,14 @@ describe("chart summaries in the database", () => {
       }
       expect((await metricSummary(t.database, run, "loss", { minBuckets: 200, minTotal: N })).candidates).toBeUndefined();
       expect((await metricSummary(t.database, run, "loss", { minBuckets: N, minTotal: 50_000 })).candidates).toBeUndefined();
+    });
+
+    it("refuses a full-resolution request past the points one answer may hold, before reading any", async () => {
+      const copies = Math.floor(FULL_RESOLUTION_MAX_POINTS / N) + 1;
+      const r = await c.post("/api/keel/v1/runs/compare", { run_ids: Array(copies).fill(run), metric_keys: ["loss"], full_resolution: true });
+      expect(r.status).toBe(400);
+      expect(r.body.message).toContain(`Full resolution would return ${(copies * N).toLocaleString("en-US")} points`);
+      expect(r.body.message).toContain("max_points");
     });
 
     it("asking for more points than the summaries hold reads every point instead", async () => {
