@@ -333,6 +333,36 @@ describe("web UI", () => {
     await screenshot(page, "run");
   });
 
+  it("follows a running run: new points and the finished status appear without a reload; a zoom survives the refresh", async () => {
+    const run = await client.createRun(expId, { runName: "live-run" });
+    const id = run.info.run_id;
+    const points = (from: number, n: number): WireMetric[] => Array.from({ length: n }, (_, k) => ({ key: "live_loss", value: 1 / (from + k + 1), timestamp: Date.now(), step: from + k }));
+    await client.logBatch(id, { metrics: points(0, 10) });
+    await page.goto(`${url}/experiments/${expId}/runs/${id}`);
+    const chart = page.locator('[data-metric="live_loss"]');
+    await expect.poll(() => chart.getByTestId("chart-caption").textContent()).toBe("10 of 10 points");
+    // The user zooms into the first steps (drag across the plot).
+    const over = chart.locator(".u-over");
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + 5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 3, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    // The x range shown (the axes are drawn on the canvas; the chart writes its range on its element).
+    const xMax = async () => Number(await chart.getByTestId("metric-chart").getAttribute("data-x-max"));
+    await expect.poll(xMax).toBeLessThan(5);
+    await client.logBatch(id, { metrics: points(10, 15) });
+    await expect.poll(() => chart.getByTestId("chart-caption").textContent(), { timeout: 15_000 }).toBe("25 of 25 points");
+    // The chart was updated in place: still the one canvas, and the zoom kept (the x axis stays on the first steps).
+    expect(await chart.locator("canvas").count()).toBe(1);
+    expect(await xMax()).toBeLessThan(5);
+    // A double click undoes the zoom: the axis reaches the new points.
+    await over.dblclick();
+    await expect.poll(xMax).toBeGreaterThanOrEqual(24);
+    await client.updateRun(id, { status: "FINISHED", endTime: Date.now() });
+    await expect.poll(() => page.locator(".overview").textContent(), { timeout: 15_000 }).toContain("FINISHED");
+  });
+
   it("switches to the dark theme and keeps it; follows the system's preference by default; visible keyboard focus", async () => {
     await page.goto(`${url}/experiments/${expId}`);
     await page.locator("[data-run-id]").first().waitFor();

@@ -3,7 +3,7 @@
  * log scale; smoothing with the raw line kept faint behind it. Rebuilt when the data or the options change,
  * resized in place.
  */
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { firstChartDrawn } from "../lib/first-chart";
@@ -52,32 +52,62 @@ function withAlpha(color: string, alpha: number): string {
   return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
+interface Built {
+  data: uPlot.AlignedData;
+  uSeries: uPlot.Series[];
+  /** What the chart's options depend on besides the data: equal shapes take new data in place. */
+  shape: string;
+}
+
+function build(series: ChartSeries[], xMode: XMode, log: boolean, smoothing: number): Built {
+  const showRaw = smoothing > 0 && series.length <= 10;
+  const tables: uPlot.AlignedData[] = [];
+  const uSeries: uPlot.Series[] = [{ label: X_LABEL[xMode], value: (_u, v) => (v === null ? "" : formatX(v, xMode)) }];
+  for (const raw of series) {
+    const s = sortedByX(raw);
+    const ys = log ? s.y.map((v) => (v !== null && v > 0 ? v : null)) : s.y;
+    const cols: (number | null)[][] = [];
+    if (showRaw) {
+      cols.push(ys);
+      uSeries.push({ label: `${s.label} (raw)`, stroke: withAlpha(s.color, 0.25), width: 1, spanGaps: true, points: { show: false }, value: (_u, v) => formatNumber(v ?? undefined) });
+    }
+    cols.push(smoothing > 0 ? smooth(ys, smoothing) : ys);
+    uSeries.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: s.x.length < 2 }, value: (_u, v) => formatNumber(v ?? undefined) });
+    tables.push([s.x, ...cols] as uPlot.AlignedData);
+  }
+  const data: uPlot.AlignedData = tables.length === 1 ? tables[0] : tables.length === 0 ? [[]] : uPlot.join(tables);
+  const shape = JSON.stringify([xMode, log, showRaw, series.map((s) => [s.label, s.color, s.x.length < 2])]);
+  return { data, uSeries, shape };
+}
+
+interface Live {
+  u: uPlot;
+  shape: string;
+  /** The user dragged a range: new data (a live run's refresh) must not undo it. A double click clears it. */
+  zoomed: boolean;
+  dispose(): void;
+}
+
 export function MetricChart({ series, xMode, log, smoothing, height = 220, description }: MetricChartProps) {
   const host = useRef<HTMLDivElement>(null);
+  const live = useRef<Live | null>(null);
   const theme = useTheme();
+  const built = useMemo(() => build(series, xMode, log, smoothing), [series, xMode, log, smoothing]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `theme` rebuilds the chart with the new theme's colors (read from CSS variables)
   useEffect(() => {
     const el = host.current;
     if (!el) return;
+    const shape = `${built.shape}|${height}|${theme}`;
+    const current = live.current;
+    if (current && current.shape === shape) {
+      // Same chart, new points (a running run's refresh): keep the user's zoom, else rescale to the data.
+      current.u.setData(built.data, !current.zoomed);
+      return;
+    }
+    current?.dispose();
     const fg = cssVar("--fg-muted") || "#666";
     const grid = cssVar("--border") || "#ddd";
-    const showRaw = smoothing > 0 && series.length <= 10;
-    const tables: uPlot.AlignedData[] = [];
-    const uSeries: uPlot.Series[] = [{ label: X_LABEL[xMode], value: (_u, v) => (v === null ? "" : formatX(v, xMode)) }];
-    for (const raw of series) {
-      const s = sortedByX(raw);
-      const ys = log ? s.y.map((v) => (v !== null && v > 0 ? v : null)) : s.y;
-      const cols: (number | null)[][] = [];
-      if (showRaw) {
-        cols.push(ys);
-        uSeries.push({ label: `${s.label} (raw)`, stroke: withAlpha(s.color, 0.25), width: 1, spanGaps: true, points: { show: false }, value: (_u, v) => formatNumber(v ?? undefined) });
-      }
-      cols.push(smoothing > 0 ? smooth(ys, smoothing) : ys);
-      uSeries.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: s.x.length < 2 }, value: (_u, v) => formatNumber(v ?? undefined) });
-      tables.push([s.x, ...cols] as uPlot.AlignedData);
-    }
-    const data: uPlot.AlignedData = tables.length === 1 ? tables[0] : tables.length === 0 ? [[]] : uPlot.join(tables);
     const opts: uPlot.Options = {
       width: Math.max(100, el.clientWidth),
       height,
@@ -98,14 +128,31 @@ export function MetricChart({ series, xMode, log, smoothing, height = 220, descr
           values: (_u, splits) => splits.map((v) => (v == null ? "" : formatNumber(v))),
         },
       ],
-      series: uSeries,
-      // One series needs no key; past ten the page lists the runs with their colors instead.
-      legend: { show: series.length > 1 && series.length <= 10, live: true },
+      series: built.uSeries,
+      // The legend reads out the point under the cursor (step and value); past ten series the page lists
+      // the runs with their colors instead.
+      legend: { show: series.length <= 10, live: true },
       cursor: { drag: { x: true, y: false, setScale: true } },
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width > 0 && live.current) live.current.zoomed = true;
+          },
+        ],
+        // The x range shown, on the element (axes are drawn on the canvas): what tests and tools can read.
+        setScale: [
+          (u, key) => {
+            if (key !== "x") return;
+            el.dataset.xMin = String(u.scales.x.min);
+            el.dataset.xMax = String(u.scales.x.max);
+          },
+        ],
+      },
     };
     // The benchmark's "chart rendered": the first chart drawn with data on this page load.
     if (!firstChartMarked && series.some((s) => s.x.length > 0)) {
       opts.hooks = {
+        ...opts.hooks,
         draw: [
           () => {
             if (firstChartMarked) return;
@@ -116,17 +163,35 @@ export function MetricChart({ series, xMode, log, smoothing, height = 220, descr
         ],
       };
     }
-    const chart = new uPlot(opts, data, el);
+    const u = new uPlot(opts, built.data, el);
     const ro = new ResizeObserver(() => {
       const w = Math.max(100, el.clientWidth);
-      if (w !== chart.width) chart.setSize({ width: w, height });
+      if (w !== u.width) u.setSize({ width: w, height });
     });
     ro.observe(el);
-    return () => {
-      ro.disconnect();
-      chart.destroy();
+    const unzoom = () => {
+      if (live.current) live.current.zoomed = false;
     };
-  }, [series, xMode, log, smoothing, height, theme]);
+    el.addEventListener("dblclick", unzoom);
+    live.current = {
+      u,
+      shape,
+      zoomed: false,
+      dispose: () => {
+        ro.disconnect();
+        el.removeEventListener("dblclick", unzoom);
+        u.destroy();
+      },
+    };
+  }, [built, height, theme]);
+
+  useEffect(
+    () => () => {
+      live.current?.dispose();
+      live.current = null;
+    },
+    [],
+  );
 
   return (
     <figure className="chart" role="img" aria-label={description}>

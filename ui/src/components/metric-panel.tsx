@@ -151,9 +151,14 @@ export interface ChartCardProps {
   /** Points per series; undefined: the chart's pixel width. */
   maxPoints?: number;
   fullResolution?: boolean;
+  /** A running run: ask again every few seconds (the chart takes new points in place, keeping a zoom). */
+  live?: boolean;
 }
 
-export function MetricChartCard({ metricKey, runs, settings, maxPoints, fullResolution = false }: ChartCardProps) {
+/** How often a running run's charts and run page ask for new points. */
+export const LIVE_REFRESH_MS = 5000;
+
+export function MetricChartCard({ metricKey, runs, settings, maxPoints, fullResolution = false, live = false }: ChartCardProps) {
   const client = useClient();
   const [ref, near] = useNearView<HTMLElement>();
   // Its code loads while this card's data is requested (not after the data is in).
@@ -166,7 +171,8 @@ export function MetricChartCard({ metricKey, runs, settings, maxPoints, fullReso
     queryKey: ["series", runIds, metricKey, xAxis, fullResolution ? "full" : points],
     queryFn: ({ signal }: { signal: AbortSignal }) => client.compareRuns({ runIds, metricKeys: [metricKey], maxPoints: points, xAxis, fullResolution, signal }),
     enabled: near && points > 0,
-    staleTime: 10_000,
+    staleTime: live ? 0 : 10_000,
+    refetchInterval: live ? LIVE_REFRESH_MS : (false as const),
   };
   const q = useQuery(options);
   // Ask as the card is laid out: useQuery would ask from a passive effect, which can wait behind other

@@ -7,7 +7,7 @@ import { metricNumber } from "@keel/sdk";
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { ErrorBanner } from "../components/error-banner";
-import { ChartControls, type ChartSettings, chartSettingsFrom, chartSettingsTo, MetricChartCard, type RunRef, runColor } from "../components/metric-panel";
+import { ChartControls, type ChartSettings, chartSettingsFrom, chartSettingsTo, LIVE_REFRESH_MS, MetricChartCard, type RunRef, runColor } from "../components/metric-panel";
 import { useClient } from "../lib/api";
 import { useAfterFirstChart } from "../lib/first-chart";
 import { peekEarly, takeEarly } from "../lib/early";
@@ -36,6 +36,8 @@ export default function RunPage({ experimentId, runId }: { experimentId?: string
     initialData: early?.value,
     initialDataUpdatedAt: early?.at,
     staleTime: 5_000,
+    // A running run's page follows it: new metrics, status, end time.
+    refetchInterval: (q) => (q.state.data?.info.status === "RUNNING" ? LIVE_REFRESH_MS : false),
   });
   const expId = run.data?.info.experiment_id ?? experimentId;
   const experiment = useQuery({ queryKey: ["experiment", expId], queryFn: ({ signal }) => client.getExperiment(expId ?? "", { signal }), enabled: expId !== undefined });
@@ -154,7 +156,7 @@ export default function RunPage({ experimentId, runId }: { experimentId?: string
             )}
             <div className="chart-grid">
               {shownMetrics.map((m) => (
-                <MetricChartCard key={m.key} metricKey={m.key} runs={refs} settings={settings} />
+                <MetricChartCard key={m.key} metricKey={m.key} runs={refs} settings={settings} live={info.status === "RUNNING"} />
               ))}
             </div>
             <details className="latest">
