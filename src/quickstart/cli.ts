@@ -54,13 +54,17 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
   say(`  TypeScript   the model trained in this process                → ${species(r.local.label)}  probabilities ${p(r.local.probabilities)}`);
   say("  All three agree (within 1e-5).");
   say();
+  const seg = encodeURIComponent;
   say(`  Server:      ${url}   (MLflow clients: export MLFLOW_TRACKING_URI=${url})`);
-  say(`  Web UI:      ${url}/experiments/${r.experimentId}/runs/${r.runId}`);
+  say(`  Web UI:      ${url}/experiments/${r.experimentId}/runs/${r.runId}   (the run: charts, params, artifacts)`);
+  say(`               ${url}/models/${seg(QUICKSTART.model)}   (models:/${QUICKSTART.model}@${QUICKSTART.alias} = version ${r.version})`);
+  say(`               ${url}/deployments/${seg(QUICKSTART.deployment)}   (traffic, latency, batches)`);
   say(`  API docs:    ${url}/docs`);
-  say(`  Run:         ${url}/api/2.0/mlflow/runs/get?run_id=${r.runId}`);
-  say(`  Metrics:     ${url}/api/2.0/mlflow/metrics/get-history?run_id=${r.runId}&metric_key=train_loss`);
-  say(`  Model:       ${url}/api/2.0/mlflow/registered-models/alias?name=${QUICKSTART.model}&alias=${QUICKSTART.alias}   (models:/${QUICKSTART.model}@${QUICKSTART.alias} = version ${r.version})`);
-  say(`  Deployment:  ${url}/api/keel/v1/deployments/${QUICKSTART.deployment}`);
+  say("  The same over the API:");
+  say(`    Run:         ${url}/api/2.0/mlflow/runs/get?run_id=${r.runId}`);
+  say(`    Metrics:     ${url}/api/2.0/mlflow/metrics/get-history?run_id=${r.runId}&metric_key=train_loss`);
+  say(`    Model:       ${url}/api/2.0/mlflow/registered-models/alias?name=${QUICKSTART.model}&alias=${QUICKSTART.alias}`);
+  say(`    Deployment:  ${url}/api/keel/v1/deployments/${QUICKSTART.deployment}`);
   say();
   say("Try it:");
   say(

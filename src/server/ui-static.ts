@@ -183,6 +183,7 @@ export async function registerUiStatic(app: FastifyInstance, opts: { dir: string
     }
     return send(req, reply, index, "no-cache");
   };
-  app.get("/", handler);
-  app.get("/*", handler);
+  // The UI's files are not part of the API: kept out of the OpenAPI document at /docs.
+  app.get("/", { schema: { hide: true } }, handler);
+  app.get("/*", { schema: { hide: true } }, handler);
 }

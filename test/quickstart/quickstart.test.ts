@@ -97,6 +97,10 @@ describe("keel quickstart (built CLI)", () => {
     expect(r.stdout).toMatch(/MLflow\s+POST \/api\/keel\/v1\/deployments\/iris\/invocations → versicolor/);
     expect(r.stdout).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/v2\/models\/iris\/infer /);
     expect(r.stdout).toMatch(/API docs:\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
+    // The UI pages of what it made, each its own line.
+    expect(r.stdout).toMatch(/Web UI:\s+http:\/\/127\.0\.0\.1:\d+\/experiments\/\d+\/runs\/[0-9a-f]{32} /);
+    expect(r.stdout).toMatch(/^\s+http:\/\/127\.0\.0\.1:\d+\/models\/iris-classifier /m);
+    expect(r.stdout).toMatch(/^\s+http:\/\/127\.0\.0\.1:\d+\/deployments\/iris /m);
 
     await withServer(async (c) => {
       const exp = await c.getExperimentByName(QUICKSTART.experiment);

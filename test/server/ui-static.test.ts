@@ -140,6 +140,12 @@ describe("web UI static files", () => {
     expect((await fetch(`${t.url}/api/2.0/mlflow/runs/create`)).status).toBe(404);
   });
 
+  it("leaves the UI's routes out of the OpenAPI document", async () => {
+    const paths = Object.keys(((await json(await fetch(`${t.url}/docs/json`))) as { paths: Record<string, unknown> }).paths);
+    expect(paths).toContain("/api/keel/v1/runs/compare");
+    expect(paths.filter((p) => p === "/" || p.startsWith("/{") || p === "/*")).toEqual([]);
+  });
+
   it("serves the UI without credentials when auth is on; the API stays guarded", async () => {
     const page = await fetch(`${authed.url}/experiments/1`);
     expect(page.status).toBe(200);
