@@ -3,7 +3,7 @@ import type { ArtifactService } from "../artifacts/service.js";
 import { invalidParam, KeelError, notFound } from "../core/errors.js";
 import type { Database } from "../db/database.js";
 import type { RegistryService } from "../registry/service.js";
-import { modelNotFound, unavailable } from "../serving/errors.js";
+import { modelNotFound, toServingError, unavailable } from "../serving/errors.js";
 import { ONNX_PLATFORM } from "../serving/local-model.js";
 import type { InferOptions, ModelMetadata, ModelRepository, ServedModel } from "../serving/model.js";
 import { ModelRuntime } from "../serving/runtime.js";
@@ -189,6 +189,10 @@ export function createDeploymentManager(deps: ManagerDeps) {
         const l = live.get(name);
         return !!l && l.spec.variants.every((v) => l.variants.has(v.name));
       },
+      refused(err: unknown) {
+        const status = toServingError(err).status;
+        deps.metrics?.refused.inc({ deployment: name, reason: status === 429 ? "overloaded" : status >= 500 ? "unavailable" : "invalid" });
+      },
       saturated(version?: string) {
         const l = live.get(name);
         if (!l || l.cache) return false; // a cached answer needs no queue
@@ -231,7 +235,9 @@ export function createDeploymentManager(deps: ManagerDeps) {
         try {
           outputs = cached ?? (await variant.infer(feed, { outputs: opts.outputs, deadline: opts.deadline }));
         } catch (err) {
-          deps.metrics?.variant(name, spec.name).error.inc();
+          // A 5xx is the variant's fault; a 4xx (a shape the model refuses, a full queue) is the request's.
+          const m = deps.metrics?.variant(name, spec.name);
+          (toServingError(err).status >= 500 ? m?.error : m?.refused)?.inc();
           throw err;
         }
         if (l.cache && !cached) l.cache.set(key, outputs);

@@ -18,6 +18,7 @@ export function deploymentMetrics(registry: Registry, queueDepths: () => { deplo
       ok: requests.labels(deployment, variant, "ok"),
       cached: requests.labels(deployment, variant, "cached"),
       error: requests.labels(deployment, variant, "error"),
+      refused: requests.labels(deployment, variant, "refused"),
       latency: latency.labels(deployment, variant),
     })),
     batchSize: new Histogram({
@@ -25,6 +26,13 @@ export function deploymentMetrics(registry: Registry, queueDepths: () => { deplo
       help: "Rows per executed batch",
       labelNames,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [registry],
+    }),
+    /** Requests answered with an error before a variant was chosen, by reason (invalid, overloaded, unavailable). */
+    refused: new Counter({
+      name: "keel_deployment_refused_total",
+      help: "Requests refused before reaching a variant, by reason (invalid, overloaded, unavailable)",
+      labelNames: ["deployment", "reason"],
       registers: [registry],
     }),
     cache: new Counter({ name: "keel_deployment_cache_total", help: "Response cache lookups by result (hit, miss)", labelNames: ["deployment", "result"], registers: [registry] }),

@@ -20,7 +20,8 @@ export interface HistogramSnapshot {
 
 export interface VariantStats {
   name: string;
-  requests: { ok: number; cached: number; error: number };
+  /** Answered (ok, cached), failed in the model or server (error, a 5xx), refused as the request's fault (a 4xx or 429). */
+  requests: { ok: number; cached: number; error: number; refused: number };
   latency_seconds: HistogramSnapshot;
   batch_size: HistogramSnapshot;
   queue_depth: number;
@@ -32,6 +33,8 @@ export interface DeploymentStats {
   deployment: string;
   /** When the counters were read (epoch ms): rates are deltas over the difference of two reads' times. */
   time: number;
+  /** Requests answered with an error before reaching a variant: a malformed body, not ready, a full queue. */
+  refused: { invalid: number; overloaded: number; unavailable: number };
   variants: VariantStats[];
 }
 
@@ -58,21 +61,24 @@ function histogram(all: Sample[], base: string, variant: string): HistogramSnaps
 
 /** Reads the live numbers of `deployment`'s `variants` (those without traffic yet answer zeros). */
 export async function readDeploymentStats(registry: Registry, deployment: string, variants: string[], now: number): Promise<DeploymentStats> {
-  const [requests, latency, batches, queue, shadow] = await Promise.all([
+  const [requests, latency, batches, queue, shadow, refused] = await Promise.all([
     samples(registry, "keel_deployment_requests_total", deployment),
     samples(registry, "keel_deployment_request_duration_seconds", deployment),
     samples(registry, "keel_deployment_batch_size", deployment),
     samples(registry, "keel_deployment_queue_depth", deployment),
     samples(registry, "keel_deployment_shadow_total", deployment),
+    samples(registry, "keel_deployment_refused_total", deployment),
   ]);
+  const reason = (r: string) => refused.filter((s) => s.labels.reason === r).reduce((n, s) => n + s.value, 0);
   const count = (list: Sample[], variant: string, outcome: string) =>
     list.filter((s) => s.labels.variant === variant && s.labels.outcome === outcome).reduce((n, s) => n + s.value, 0);
   return {
     deployment,
     time: now,
+    refused: { invalid: reason("invalid"), overloaded: reason("overloaded"), unavailable: reason("unavailable") },
     variants: variants.map((v) => ({
       name: v,
-      requests: { ok: count(requests, v, "ok"), cached: count(requests, v, "cached"), error: count(requests, v, "error") },
+      requests: { ok: count(requests, v, "ok"), cached: count(requests, v, "cached"), error: count(requests, v, "error"), refused: count(requests, v, "refused") },
       latency_seconds: histogram(latency, "keel_deployment_request_duration_seconds", v),
       batch_size: histogram(batches, "keel_deployment_batch_size", v),
       queue_depth: queue.find((s) => s.labels.variant === v)?.value ?? 0,

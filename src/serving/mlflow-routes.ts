@@ -42,12 +42,23 @@ export function mlflowScoringRoutes(opts: ScoringRoutesOptions): FastifyPluginAs
     app.addHook("onRequest", async (req) => {
       if (req.method !== "POST") return;
       const model = await opts.resolve(req);
-      if (model.saturated?.()) throw overloaded(`Model '${model.name}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
+      if (model.saturated?.()) {
+        const err = overloaded(`Model '${model.name}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
+        model.refused?.(err);
+        throw err;
+      }
     });
     app.post("/invocations", async (req, reply) => {
       const model = await opts.resolve(req);
-      if (!model.ready()) throw unavailable(`Model '${model.name}' is not ready yet.`, 1);
-      const { inputs, params } = decodeInvocation(req.headers["content-type"], rawBody(req), model.metadata(), model.inputPolicy);
+      let decoded: ReturnType<typeof decodeInvocation>;
+      try {
+        if (!model.ready()) throw unavailable(`Model '${model.name}' is not ready yet.`, 1);
+        decoded = decodeInvocation(req.headers["content-type"], rawBody(req), model.metadata(), model.inputPolicy);
+      } catch (err) {
+        model.refused?.(err);
+        throw err;
+      }
+      const { inputs, params } = decoded;
       const outputs = await model.infer(inputs, inferOptions(req, params ? { parameters: params } : {}));
       return reply.type("application/json").send(encodePredictions(outputs));
     });

@@ -70,6 +70,11 @@ export interface ServedModel {
    * before its body is read, the cheapest answer to overload. Absent or false: read it and try.
    */
   saturated?(version?: string): boolean;
+  /**
+   * A request for this model was answered with an error before infer() ran (a malformed body, not ready,
+   * a full queue): the model's own counts include requests it never saw.
+   */
+  refused?(err: unknown): void;
 }
 
 export interface ModelRepository {

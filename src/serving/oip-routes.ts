@@ -58,8 +58,11 @@ export function oipRoutes(opts: OipRoutesOptions): FastifyPluginAsync {
         // Overload: refuse before the body is read or decoded when the model's queue is already full.
         v2.addHook("onRequest", (req, _reply, done) => {
           const p = req.method === "POST" ? (req.params as Partial<Params> | undefined) : undefined;
-          if (p?.model !== undefined && repo.get(p.model, p.version)?.saturated?.(p.version)) {
-            done(overloaded(`Model '${p.model}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1));
+          const model = p?.model !== undefined ? repo.get(p.model, p.version) : undefined;
+          if (model?.saturated?.(p?.version)) {
+            const err = overloaded(`Model '${p?.model}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
+            model.refused?.(err);
+            done(err);
           } else done();
         });
 
@@ -79,9 +82,16 @@ export function oipRoutes(opts: OipRoutesOptions): FastifyPluginAsync {
         const infer = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
           const { model: name, version } = req.params;
           const model = findModel(repo, name, version);
-          if (!model.ready()) throw unavailable(`Model '${name}' is not ready yet.`, 1);
-          const meta = model.metadata();
-          const request = decodeOipRequest(rawBody(req), req.headers[HEADER_LENGTH], meta, model.inputPolicy);
+          let request: ReturnType<typeof decodeOipRequest>;
+          let meta: ModelMetadata;
+          try {
+            if (!model.ready()) throw unavailable(`Model '${name}' is not ready yet.`, 1);
+            meta = model.metadata();
+            request = decodeOipRequest(rawBody(req), req.headers[HEADER_LENGTH], meta, model.inputPolicy);
+          } catch (err) {
+            model.refused?.(err);
+            throw err;
+          }
           const wanted = request.outputs?.map((o) => o.name);
           const options = inferOptions(req, { ...(wanted ? { outputs: wanted } : {}), ...(request.parameters ? { parameters: request.parameters } : {}), ...(version !== undefined ? { version } : {}) });
           const produced = await model.infer(request.inputs, options);

@@ -61,8 +61,9 @@ describe("deployment stats", () => {
     expect(r.body.deployment).toBe("stats");
     expect(Math.abs(r.body.time - Date.now())).toBeLessThan(60_000);
     expect(r.body.variants.map((v: { name: string }) => v.name)).toEqual(["main", "mirror"]);
+    expect(r.body.refused).toEqual({ invalid: 0, overloaded: 0, unavailable: 0 });
     for (const v of r.body.variants) {
-      expect(v.requests).toEqual({ ok: 0, cached: 0, error: 0 });
+      expect(v.requests).toEqual({ ok: 0, cached: 0, error: 0, refused: 0 });
       expect(v.latency_seconds).toEqual({ le: [], cumulative: [], count: 0, sum: 0 });
       expect(v.batch_size.count).toBe(0);
       expect(v.queue_depth).toBe(0);
@@ -81,6 +82,9 @@ describe("deployment stats", () => {
     expect(main.requests.ok).toBe(N);
     expect(main.requests.cached).toBe(0);
     expect(main.requests.error).toBe(await scraped('keel_deployment_requests_total{deployment="stats",variant="main",outcome="error"}'));
+    // The wrong shape is the request's fault: refused (before or by the variant), never an error of the model.
+    expect(main.requests.error).toBe(0);
+    expect(s.refused.invalid + main.requests.refused).toBe(1);
 
     const lat = main.latency_seconds;
     expect(lat.count).toBe(N);
@@ -101,6 +105,19 @@ describe("deployment stats", () => {
     expect(b.cumulative[b.le.indexOf(1)]).toBe(b.count);
     expect(b.sum).toBe(b.count);
     expect(main.queue_depth).toBe(0);
+  });
+
+  it("counts requests refused before they reach a variant: malformed bodies, over OIP and /invocations", async () => {
+    const before = (await sdk.deploymentStats("stats")).refused.invalid;
+    const bad = await fetch(`${t.url}/v2/models/stats/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"inputs": []}' });
+    expect(bad.status).toBe(400);
+    const badMlflow = await fetch(`${t.url}/api/keel/v1/deployments/stats/invocations`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    expect(badMlflow.status).toBe(400);
+    const s = await sdk.deploymentStats("stats");
+    expect(s.refused.invalid).toBe(before + 2);
+    expect(s.refused.invalid).toBe(await scraped('keel_deployment_refused_total{deployment="stats",reason="invalid"}'));
+    // Nothing reached a variant: their counts did not move.
+    expect(s.variants.find((v) => v.name === "main")!.requests.error).toBe(0);
   });
 
   it("reports the shadow's comparisons: the same model mirrored answers the same", async () => {

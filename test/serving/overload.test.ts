@@ -109,6 +109,10 @@ describe("overload", () => {
     expect(overload.ok, "the server kept answering at about its capacity").toBeGreaterThan(capacity.rps * 20 * 0.3);
     // About half is refused when the capacity run measured it well; other tests sharing the machine make that noisy.
     expect(rejected / (overload.ok + rejected), `the excess was refused (offered ${rate.toFixed(0)}/s, capacity ${capacity.rps.toFixed(0)}/s)`).toBeGreaterThan(0.05);
+    // The deployment's live numbers count every 429: refused before the body was read, or by the full queue after.
+    const stats = (await api("GET", "/api/keel/v1/deployments/hot/stats")).body as { refused: { overloaded: number }; variants: { requests: { refused: number; error: number } }[] };
+    expect(stats.refused.overloaded + stats.variants[0].requests.refused).toBe(rejected);
+    expect(stats.variants[0].requests.error).toBe(0);
     // Flat: after the first seconds (heaps, pools and JIT warm), RSS no longer grows with the load. Medians
     // of 5 samples, so one garbage collection landing late does not decide it.
     expect(samples.length).toBeGreaterThanOrEqual(15);

@@ -6,13 +6,14 @@ const LE = [0.001, 0.005, 0.01, 0.1];
 const hist = (cumulative: number[], count: number, sum = 0): HistogramSnapshot => ({ le: LE, cumulative, count, sum });
 const EMPTY: HistogramSnapshot = { le: [], cumulative: [], count: 0, sum: 0 };
 
-function read(time: number, variants: { name: string; ok: number; error?: number; latency?: HistogramSnapshot }[]): DeploymentStats {
+function read(time: number, variants: { name: string; ok: number; error?: number; refused?: number; latency?: HistogramSnapshot }[], refusedBefore = 0): DeploymentStats {
   return {
     deployment: "d",
     time,
+    refused: { invalid: refusedBefore, overloaded: 0, unavailable: 0 },
     variants: variants.map((v) => ({
       name: v.name,
-      requests: { ok: v.ok, cached: 0, error: v.error ?? 0 },
+      requests: { ok: v.ok, cached: 0, error: v.error ?? 0, refused: v.refused ?? 0 },
       latency_seconds: v.latency ?? EMPTY,
       batch_size: EMPTY,
       queue_depth: 0,
@@ -70,6 +71,12 @@ describe("live stats", () => {
     expect(totals(s).requests).toBe(9);
     expect(totals(s).errors).toBe(1);
     expect(totals(s, "b").requests).toBe(5);
+  });
+
+  it("counts refused requests: a variant's, and the deployment's before any variant (only in the whole)", () => {
+    const s = read(0, [{ name: "a", ok: 3, refused: 2 }, { name: "b", ok: 1 }], 4);
+    expect(totals(s)).toMatchObject({ requests: 10, refused: 6, errors: 0 });
+    expect(totals(s, "a")).toMatchObject({ requests: 5, refused: 2 });
   });
 
   it("gives one point per interval, and a recent window from the oldest read inside it", () => {

@@ -6,8 +6,12 @@
 import type { DeploymentStats, HistogramSnapshot, VariantStats } from "@keel/sdk";
 
 export interface Totals {
+  /** Every request: answered, failed (errors) and refused. */
   requests: number;
+  /** Failed in the model or the server (5xx). */
   errors: number;
+  /** Refused as the request's fault (malformed, a full queue): by a variant, and before one was chosen. */
+  refused: number;
   latency: HistogramSnapshot;
   batch: HistogramSnapshot;
 }
@@ -22,17 +26,22 @@ export function addHistograms(a: HistogramSnapshot, b: HistogramSnapshot): Histo
   return { le: a.le, cumulative: a.cumulative.map((c, i) => c + (at.get(a.le[i]) ?? 0)), count: a.count + b.count, sum: a.sum + b.sum };
 }
 
-/** The counters of the chosen variants (all when `variant` is undefined) added together. */
+/**
+ * The counters of the chosen variants (all when `variant` is undefined) added together; the whole
+ * deployment's also count the requests refused before a variant was chosen.
+ */
 export function totals(stats: DeploymentStats, variant?: string): Totals {
   const chosen: VariantStats[] = stats.variants.filter((v) => variant === undefined || v.name === variant);
+  const before = variant === undefined && stats.refused ? stats.refused.invalid + stats.refused.overloaded + stats.refused.unavailable : 0;
   return chosen.reduce<Totals>(
     (t, v) => ({
-      requests: t.requests + v.requests.ok + v.requests.cached + v.requests.error,
+      requests: t.requests + v.requests.ok + v.requests.cached + v.requests.error + (v.requests.refused ?? 0),
       errors: t.errors + v.requests.error,
+      refused: t.refused + (v.requests.refused ?? 0),
       latency: addHistograms(t.latency, v.latency_seconds),
       batch: addHistograms(t.batch, v.batch_size),
     }),
-    { requests: 0, errors: 0, latency: EMPTY, batch: EMPTY },
+    { requests: before, errors: 0, refused: before, latency: EMPTY, batch: EMPTY },
   );
 }
 
