@@ -78,6 +78,20 @@ describe("after `keel quickstart`", () => {
     await screenshot(page, "quickstart-deployment");
   });
 
+  it("the model page reads cleanly: the signature's producer without an empty version, no stage shown as 'None', an example alias", async () => {
+    await page.goto(`${url}/models/${QUICKSTART.model}?version=1`);
+    await page.getByRole("heading", { name: QUICKSTART.model, level: 1 }).waitFor();
+    // The quickstart's ONNX file names its producer ("keel") but no producer version.
+    const about = page.locator("section", { has: page.getByRole("heading", { name: "Signature" }) }).locator("p").first();
+    await expect.poll(() => about.textContent()).toContain("produced by keel).");
+    const version = page.getByTestId("lineage-graph").locator('[data-kind="version"]');
+    await version.waitFor();
+    expect(await version.getAttribute("aria-label")).toBe(`Model version: ${QUICKSTART.model} v1`);
+    expect(await version.textContent()).not.toContain("None");
+    const alias = page.getByRole("form", { name: "Set alias" }).getByLabel("Alias");
+    expect(await alias.getAttribute("placeholder")).toBe("e.g. champion");
+  });
+
   it("the models and experiments pages list the quickstart's model and experiment", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
     const row = page.getByTestId("models-table").locator(`tr[data-model="${QUICKSTART.model}"]`);

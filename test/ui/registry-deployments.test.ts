@@ -260,6 +260,11 @@ describe("models", () => {
     expect(type.startsWith(sig.inputs[0].dtype)).toBe(true);
     expect(shape).toBe((sig.inputs[0].shape ?? []).map((d) => (d === null || d === -1 ? "?" : String(d))).join(" × "));
     expect(await page.getByTestId("signature-outputs").locator("tbody tr").count()).toBe(sig.outputs.length);
+    // The producer's name, and its version only when the file has one: no "produced by keel-tests )".
+    const about = (await page.locator("section", { has: page.getByRole("heading", { name: "Signature" }) }).locator("p").first().textContent()) ?? "";
+    const producer = [sig.onnx?.producer.name, sig.onnx?.producer.version].filter(Boolean).join(" ");
+    expect(about).toContain(`produced by ${producer})`);
+    expect(about).not.toMatch(/\s\)/);
 
     const graph = page.getByTestId("lineage-graph");
     await graph.locator('[data-kind="version"]').waitFor();
@@ -327,14 +332,39 @@ describe("deployments", () => {
     const variants = page.getByTestId("variants-table");
     expect(await variants.locator('tr[data-variant="main"]').textContent()).toContain("version 1");
     expect(await variants.locator('tr[data-variant="main"]').textContent()).toContain("ready");
+    // No traffic yet: the charts say so instead of drawing empty axes over a meaningless time range.
+    const idle = page.getByTestId("live-idle");
+    await expect.poll(() => idle.count()).toBe(3);
+    expect(await idle.allTextContents()).toEqual(Array(3).fill("No requests yet. The charts start with the first one."));
+    expect(await page.locator('[data-testid="live-panel"] canvas').count()).toBe(0);
     startLoad();
     const rate = page.getByTestId("request-rate");
     await expect.poll(async () => Number.parseFloat((await rate.textContent()) ?? ""), { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId("latency").textContent()).toMatch(/^[\d.,]+ ms \/ [\d.,]+ ms \/ [\d.,]+ ms$/);
     expect(Number((await page.getByTestId("request-total").textContent())?.replace(/,/g, ""))).toBeGreaterThan(0);
     expect(await page.getByTestId("error-rate").textContent()).toBe("0%");
+    // A malformed request is refused, and counted as such (not as a failure of the model).
+    const bad = await fetch(`${url}/v2/models/${DEPLOYMENT}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"inputs": []}' });
+    expect(bad.status).toBe(400);
+    await expect.poll(() => page.getByTestId("request-refused").textContent(), { timeout: 15_000 }).toBe("1 / 0");
     await page.getByTestId("batch-histogram").waitFor();
     expect(await page.locator('[data-testid="live-panel"] canvas').count()).toBeGreaterThanOrEqual(3);
+    expect(await idle.count()).toBe(0);
+    // The bucket labels ("129–256", "257–512"…) do not run into each other.
+    const boxes = await page.getByTestId("bar-label").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON() as DOMRect));
+    expect(boxes.length).toBe(11);
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i], boxes[j]];
+        const overlap = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        expect(overlap, `labels ${i} and ${j}`).toBe(false);
+      }
+    // Counts agree with their nouns ("1 row", "2 rows").
+    const caption = (await page.getByTestId("batch-histogram").locator("figcaption").textContent()) ?? "";
+    const m = /^([\d,]+) (batch|batches), ([\d,]+) (row|rows), mean ([\d.]+) (row|rows) per batch$/.exec(caption);
+    expect(m, caption).not.toBeNull();
+    const noun = (n: string, one: string, many: string) => (Number(n.replace(/,/g, "")) === 1 ? one : many);
+    expect([m![2], m![4], m![6]]).toEqual([noun(m![1], "batch", "batches"), noun(m![3], "row", "rows"), noun(m![5], "row", "rows")]);
 
     const shadow = page.getByTestId("shadow-panel");
     await expect.poll(async () => Number((await shadow.getByTestId("shadow-compared").textContent({ timeout: 1000 }).catch(() => "0"))?.replace(/,/g, "")), { timeout: 20_000 }).toBeGreaterThan(0);

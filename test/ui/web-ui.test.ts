@@ -164,8 +164,21 @@ describe("web UI", () => {
       el.scrollTop = 0;
     });
 
-    // Filter, with a key picked from the autocomplete list.
+    // The filter's example names this experiment's own keys (acc, lr), not a metric it never logged.
     const filter = page.getByRole("combobox", { name: "Filter runs" });
+    const example = (await filter.getAttribute("placeholder")) ?? "";
+    expect(example).toMatch(/^Filter: metrics\.acc > [\d.]+ AND params\.lr = '0\.0*1'$/);
+
+    // Run names look like links: the link color, not the body text's, and underlined when pointed at.
+    const nameLink = page.locator("[data-run-id] .name-cell a").first();
+    const linkStyle = () => nameLink.evaluate((a) => ({ color: getComputedStyle(a).color, underline: getComputedStyle(a).textDecorationLine, body: getComputedStyle(document.body).color }));
+    const resting = await linkStyle();
+    expect(resting.color).not.toBe(resting.body);
+    expect(resting.underline).toBe("none");
+    await nameLink.hover();
+    expect((await linkStyle()).underline).toBe("underline");
+
+    // Filter, with a key picked from the autocomplete list.
     await filter.click();
     await filter.pressSequentially("metrics.a");
     await page.getByRole("option", { name: /metrics\.acc/ }).waitFor();
@@ -372,6 +385,8 @@ describe("web UI", () => {
     await page.reload();
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
     await page.locator("[data-run-id]").first().waitFor();
+    const darkLink = await page.locator("[data-run-id] .name-cell a").first().evaluate((a) => ({ color: getComputedStyle(a).color, body: getComputedStyle(document.body).color }));
+    expect(darkLink.color).not.toBe(darkLink.body);
     await screenshot(page, "runs-dark");
     await page.getByRole("button", { name: "Switch to light theme" }).click();
 
@@ -397,6 +412,103 @@ describe("web UI", () => {
     expect(outline.tag).toBe("A");
     expect(outline.style).toBe("solid");
     expect(outline.width).toBe("2px");
+  });
+
+  it("shows only a not-found message, with a way back, for an experiment that does not exist", async () => {
+    for (const id of ["999999", "abc"]) {
+      await page.goto(`${url}/experiments/${id}`);
+      await page.getByRole("heading", { name: "Experiment not found", level: 1 }).waitFor();
+      expect(await page.getByTestId("experiment-not-found").textContent()).toContain(`no experiment with ID ${id}`);
+      // None of the runs UI: it would describe runs of nothing.
+      expect(await page.getByRole("combobox", { name: "Filter runs" }).count()).toBe(0);
+      expect(await page.getByLabel("Group by").count()).toBe(0);
+      expect(await page.getByText("No runs yet").count()).toBe(0);
+      expect(await page.getByTestId("runs-count").count()).toBe(0);
+    }
+    await page.getByRole("link", { name: "Back to the experiments" }).click();
+    await page.getByRole("heading", { name: "Experiments", level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/");
+  });
+
+  it("names the experiment in the breadcrumb of a run that does not exist", async () => {
+    await page.goto(`${url}/experiments/${expId}/runs/0123456789abcdef0123456789abcdef`);
+    await page.getByRole("alert").waitFor();
+    const crumbs = page.getByRole("navigation", { name: "Breadcrumb" });
+    await expect.poll(() => crumbs.getByRole("link").allTextContents()).toEqual(["Experiments", "ui-runs"]);
+  });
+
+  it("compares one run sensibly: singular heading, a way to pick more, its values without a diff switch", async () => {
+    await page.goto(`${url}/compare?exp=${expId}&run=${runIds[1]}`);
+    await page.getByRole("heading", { name: "Compare 1 run", exact: true, level: 1 }).waitFor();
+    expect(await page.getByTestId("compare-hint").textContent()).toContain("Only one run is selected");
+    await page.getByTestId("compare-hint").getByRole("link", { name: "Select more runs" }).waitFor();
+    await page.locator('[data-metric="loss"] canvas').first().waitFor();
+    expect(await page.getByLabel("Show only rows that differ").count()).toBe(0);
+    await page.getByRole("heading", { name: "Values", level: 2 }).waitFor();
+    expect(await page.title()).toBe("Compare 1 run · Keel");
+  });
+
+  it("frames a single-point chart around its point, not from zero to twice it", async () => {
+    const run = await client.createRun(expId, { runName: "one-point" });
+    await client.logBatch(run.info.run_id, { metrics: [{ key: "final_acc", value: 0.9667, timestamp: Date.now(), step: 200 }] });
+    await client.updateRun(run.info.run_id, { status: "FINISHED", endTime: Date.now() });
+    await page.goto(`${url}/experiments/${expId}/runs/${run.info.run_id}`);
+    const chart = page.locator('[data-metric="final_acc"]').getByTestId("metric-chart");
+    await chart.locator("canvas").waitFor();
+    // The chart writes the ranges it shows on its element (the axes are drawn on the canvas).
+    const read = async (k: string) => Number(await chart.evaluate((el, key) => el.dataset[key], k));
+    await expect.poll(() => read("yMax")).toBeLessThan(1.1);
+    expect(await read("yMin")).toBeGreaterThan(0.85);
+    expect(await read("xMin")).toBeGreaterThanOrEqual(150);
+    expect(await read("xMax")).toBeLessThanOrEqual(250);
+    expect(await page.locator('[data-metric="final_acc"]').getByTestId("chart-caption").textContent()).toBe("1 of 1 point");
+  });
+
+  it("fits a 390px-wide phone screen: no sideways scroll, the whole navigation and theme switch in view", async () => {
+    const phone = await browser.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 800 });
+      for (const path of ["/", `/experiments/${expId}`, `/experiments/${expId}/runs/${runIds[0]}`, "/models", "/deployments"]) {
+        await phone.goto(`${url}${path}`);
+        await phone.locator("main h1").waitFor();
+        await phone.waitForLoadState("networkidle");
+        const layout = await phone.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          width: document.documentElement.clientWidth,
+          clipped: [...document.querySelectorAll(".topbar a, .topbar button")]
+            .filter((el) => {
+              const r = el.getBoundingClientRect();
+              return r.left < 0 || r.right > document.documentElement.clientWidth;
+            })
+            .map((el) => el.textContent),
+        }));
+        expect(layout.scrollWidth, path).toBe(layout.width);
+        expect(layout.clipped, path).toEqual([]);
+        await phone.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deployments" }).waitFor();
+        expect(await phone.getByTestId("theme-toggle").isVisible()).toBe(true);
+      }
+      await screenshot(phone, "experiments-phone");
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it("shows the search fields' placeholders whole", async () => {
+    for (const [path, label] of [
+      ["/", "Search experiments by name"],
+      ["/models", "Search models by name"],
+    ]) {
+      await page.goto(`${url}${path}`);
+      const input = page.getByLabel(label);
+      await input.waitFor();
+      const fits = await input.evaluate((el: HTMLInputElement) => {
+        const cs = getComputedStyle(el);
+        const ctx = document.createElement("canvas").getContext("2d")!;
+        ctx.font = cs.font;
+        return ctx.measureText(el.placeholder).width <= el.clientWidth - Number.parseFloat(cs.paddingLeft) - Number.parseFloat(cs.paddingRight);
+      });
+      expect(fits, label).toBe(true);
+    }
   });
 
   it("signs in when the server has auth on, and signs out", async () => {

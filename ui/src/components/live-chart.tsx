@@ -32,7 +32,7 @@ export function LiveChart({ x, series, format, description, height = 180 }: { x:
       {
         width: Math.max(100, el.clientWidth),
         height,
-        scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+        scales: { x: { time: true, range: timeRange }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
         axes: [
           { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } },
           { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 64, values: (_u, splits) => splits.map((v) => fmt(v)) },
@@ -65,4 +65,15 @@ export function LiveChart({ x, series, format, description, height = 180 }: { x:
       <div ref={host} className="chart-host live-chart" />
     </figure>
   );
+}
+
+/**
+ * The last minute while there are fewer than two times: uPlot's own range for no data spans years, and
+ * for one time a whole day.
+ */
+function timeRange(u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax {
+  const xs = u.data[0] ?? [];
+  const last = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
+  if (xs.length < 2 || min === null || max === null || min === max) return [last - 60, last];
+  return [min, max];
 }

@@ -111,13 +111,15 @@ export function MetricChart({ series, xMode, log, smoothing, height = 220, descr
     const opts: uPlot.Options = {
       width: Math.max(100, el.clientWidth),
       height,
-      scales: { x: { time: xMode === "time" }, y: log ? { distr: 3, log: 10 } : {} },
+      scales: { x: { time: xMode === "time", range: xRange(xMode) }, y: log ? { distr: 3, log: 10 } : { range: yRange } },
       axes: [
         {
           stroke: fg,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid, width: 1 },
           ...(xMode === "time" ? {} : { values: (_u: uPlot, splits: number[], _i: number, _space: number, incr: number) => splits.map((v) => (v == null ? "" : formatTick(v, xMode, incr))) }),
+          // Steps are whole numbers: no ticks between them.
+          ...(xMode === "step" ? { incrs: STEP_INCRS } : {}),
         },
         {
           stroke: fg,
@@ -139,12 +141,12 @@ export function MetricChart({ series, xMode, log, smoothing, height = 220, descr
             if (u.select.width > 0 && live.current) live.current.zoomed = true;
           },
         ],
-        // The x range shown, on the element (axes are drawn on the canvas): what tests and tools can read.
+        // The ranges shown, on the element (axes are drawn on the canvas): what tests and tools can read.
         setScale: [
           (u, key) => {
-            if (key !== "x") return;
-            el.dataset.xMin = String(u.scales.x.min);
-            el.dataset.xMax = String(u.scales.x.max);
+            if (key !== "x" && key !== "y") return;
+            el.dataset[`${key}Min`] = String(u.scales[key].min);
+            el.dataset[`${key}Max`] = String(u.scales[key].max);
           },
         ],
       },
@@ -199,6 +201,34 @@ export function MetricChart({ series, xMode, log, smoothing, height = 220, descr
     </figure>
   );
 }
+
+const STEP_INCRS = Array.from({ length: 16 }, (_, k) => [1, 2, 5].map((m) => m * 10 ** k)).flat();
+
+/**
+ * A single x value (one point, or every series at the same step) gets a window around it: uPlot's own
+ * range for it runs from 0 to twice the value (a day, for wall time).
+ */
+function xRange(mode: XMode): uPlot.Range.Function {
+  return (u, min, max) => {
+    const xs = u.data[0];
+    if (xs?.length && xs[0] === xs[xs.length - 1]) {
+      const v = xs[0];
+      const d = mode === "time" ? 60 : mode === "step" ? Math.max(1, Math.round(Math.abs(v) * 0.1)) : Math.max(1, Math.abs(v) * 0.1);
+      return [v - d, v + d];
+    }
+    return [min, max];
+  };
+}
+
+/** A flat series (one point, or one value throughout) sits in the middle of ±10%, not on an axis from 0 to 1.5× it. */
+const yRange: uPlot.Range.Function = (_u, min, max) => {
+  if (min == null || max == null) return [null, null];
+  if (min === max) {
+    const d = Math.abs(min) * 0.1 || 1;
+    return [min - d, max + d];
+  }
+  return uPlot.rangeNum(min, max, 0.1, true);
+};
 
 /** Axis labels: seconds, minutes or hours for relative time, with as many decimals as the tick spacing needs. */
 function formatTick(v: number, mode: XMode, incr: number): string {

@@ -219,7 +219,7 @@ export function MetricChartCard({ metricKey, runs, settings, maxPoints, fullReso
       {data && settings.log && !series.some((s) => s.y.some((v) => v !== null && v > 0)) && <p className="chart-caption muted">No positive values to draw on a log scale.</p>}
       {data && (
         <p className="chart-caption muted" data-testid="chart-caption">
-          {formatCount(shown)} of {formatCount(total)} points
+          {formatCount(shown)} of {formatCount(total)} {total === 1 ? "point" : "points"}
           {downsampled ? ` (downsampled to ${formatCount(points)} per series, LTTB)` : fullResolution ? " (full resolution)" : ""}
         </p>
       )}

@@ -92,6 +92,11 @@ export function isUnauthenticated(err: unknown): boolean {
   return err instanceof KeelApiError && err.status === 401;
 }
 
+/** The server says the thing asked for does not exist (an unknown id, or one that cannot be an id). */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KeelApiError && err.status === 404;
+}
+
 /** What to tell the user: the server's own message for its errors (a bad filter's 400 says what is wrong). */
 export function errorMessage(err: unknown): string {
   if (err instanceof KeelApiError) return err.message;

@@ -58,9 +58,10 @@ export default function ComparePage() {
 
   const [pointsText, setPointsText] = useState(String(points));
   useEffect(() => setPointsText(String(points)), [points]);
+  const heading = runIds.length === 0 ? "Compare runs" : `Compare ${runIds.length} run${runIds.length === 1 ? "" : "s"}`;
   useEffect(() => {
-    document.title = `Compare ${runIds.length} runs · Keel`;
-  }, [runIds.length]);
+    document.title = `${heading} · Keel`;
+  }, [heading]);
 
   const toggleMetric = (key: string, on: boolean) =>
     update((n) => {
@@ -84,112 +85,130 @@ export default function ComparePage() {
         <span aria-hidden="true">/</span> <span aria-current="page">Compare</span>
       </nav>
       <div className="page-head">
-        <h1 tabIndex={-1}>Compare {runIds.length} runs</h1>
+        <h1 tabIndex={-1}>{heading}</h1>
       </div>
-      {runIds.length < 2 && <p className="empty">Select two or more runs in an experiment's runs table, then choose Compare.</p>}
+      {runIds.length === 0 && (
+        <p className="empty" data-testid="compare-hint">
+          No runs chosen. Select two or more runs in an experiment's runs table, then choose Compare.
+        </p>
+      )}
+      {runIds.length === 1 && (
+        // One run is still worth a look (its charts and values), but say how to add others.
+        <p className="muted" data-testid="compare-hint">
+          Only one run is selected: there is nothing to compare it with yet.{" "}
+          {experimentId ? <Link to={`/experiments/${encodeURIComponent(experimentId)}${selectionQuery(runIds)}`}>Select more runs</Link> : "Select more runs"} in the runs table, then choose
+          Compare.
+        </p>
+      )}
       {q.getAll("run").length > MAX_RUNS && <p className="muted">Showing the first {MAX_RUNS} runs.</p>}
       {failed && <ErrorBanner error={failed.error} what="Cannot load a run" />}
       {!ready && <p className="muted">Loading runs…</p>}
 
-      <section aria-labelledby="runs-h" className="card">
-        <h2 id="runs-h">Runs</h2>
-        <ul className="legend">
-          {refs.map((r) => (
-            <li key={r.id}>
-              <span className="swatch" style={{ background: r.color }} aria-hidden="true" />
-              <Link to={`/experiments/${encodeURIComponent(runs.find((x) => x.info.run_id === r.id)?.info.experiment_id ?? "0")}/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
-            </li>
-          ))}
-        </ul>
-      </section>
+      {runIds.length > 0 && (
+        <>
+          <section aria-labelledby="runs-h" className="card">
+            <h2 id="runs-h">Runs</h2>
+            <ul className="legend">
+              {refs.map((r) => (
+                <li key={r.id}>
+                  <span className="swatch" style={{ background: r.color }} aria-hidden="true" />
+                  <Link to={`/experiments/${encodeURIComponent(runs.find((x) => x.info.run_id === r.id)?.info.experiment_id ?? "0")}/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
+                </li>
+              ))}
+            </ul>
+          </section>
 
-      <section aria-labelledby="charts-h" className="card">
-        <h2 id="charts-h">Metrics</h2>
-        <ChartControls value={settings} onChange={setSettings} />
-        <div className="toolbar">
-          <form
-            className="inline"
-            onSubmit={(e) => {
-              e.preventDefault();
-              const n = Math.round(Number(pointsText));
-              if (Number.isFinite(n)) update((p) => p.set("points", String(Math.max(10, Math.min(100_000, n)))));
-            }}
-          >
-            <label className="inline">
-              Points per series{" "}
-              <input
-                type="number"
-                min={10}
-                max={100000}
-                step={10}
-                value={pointsText}
-                disabled={full}
-                onChange={(e) => setPointsText(e.target.value)}
-                onBlur={(e) => e.currentTarget.form?.requestSubmit()}
-              />
-            </label>
-          </form>
-          <label className="check inline">
-            <input
-              type="checkbox"
-              checked={full}
-              onChange={(e) =>
+          <section aria-labelledby="charts-h" className="card">
+            <h2 id="charts-h">Metrics</h2>
+            <ChartControls value={settings} onChange={setSettings} />
+            <div className="toolbar">
+              <form
+                className="inline"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  const n = Math.round(Number(pointsText));
+                  if (Number.isFinite(n)) update((p) => p.set("points", String(Math.max(10, Math.min(100_000, n)))));
+                }}
+              >
+                <label className="inline">
+                  Points per series{" "}
+                  <input
+                    type="number"
+                    min={10}
+                    max={100000}
+                    step={10}
+                    value={pointsText}
+                    disabled={full}
+                    onChange={(e) => setPointsText(e.target.value)}
+                    onBlur={(e) => e.currentTarget.form?.requestSubmit()}
+                  />
+                </label>
+              </form>
+              <label className="check inline">
+                <input
+                  type="checkbox"
+                  checked={full}
+                  onChange={(e) =>
+                    update((n) => {
+                      if (e.target.checked) n.set("full", "1");
+                      else n.delete("full");
+                    })
+                  }
+                />
+                Full resolution (every point)
+              </label>
+            </div>
+            {metricKeys.length > 0 && (
+              <fieldset className="metric-picker">
+                <legend>Charts</legend>
+                {metricKeys.map((k) => (
+                  <label key={k} className="check">
+                    <input type="checkbox" checked={chosen.includes(k)} onChange={(e) => toggleMetric(k, e.target.checked)} />
+                    {k}
+                  </label>
+                ))}
+              </fieldset>
+            )}
+            <div className="chart-grid">
+              {refs.length > 0 &&
+                chosen.map((k) => <MetricChartCard key={k} metricKey={k} runs={refs} settings={settings} maxPoints={points} fullResolution={full} />)}
+            </div>
+          </section>
+
+          {runs.length > 1 && (
+            <ParallelSection
+              runs={runs}
+              metricKeys={metricKeys}
+              metric={q.get("pc")}
+              onMetric={(m) =>
                 update((n) => {
-                  if (e.target.checked) n.set("full", "1");
-                  else n.delete("full");
+                  n.set("pc", m);
                 })
               }
             />
-            Full resolution (every point)
-          </label>
-        </div>
-        {metricKeys.length > 0 && (
-          <fieldset className="metric-picker">
-            <legend>Charts</legend>
-            {metricKeys.map((k) => (
-              <label key={k} className="check">
-                <input type="checkbox" checked={chosen.includes(k)} onChange={(e) => toggleMetric(k, e.target.checked)} />
-                {k}
+          )}
+
+          <section aria-labelledby="diff-h" className="card">
+            <h2 id="diff-h">{runIds.length === 1 ? "Values" : "Differences"}</h2>
+            {runIds.length > 1 && (
+              <label className="check inline">
+                <input
+                  type="checkbox"
+                  checked={onlyDiff}
+                  onChange={(e) =>
+                    update((n) => {
+                      if (e.target.checked) n.set("diff", "1");
+                      else n.delete("diff");
+                    })
+                  }
+                />
+                Show only rows that differ
               </label>
-            ))}
-          </fieldset>
-        )}
-        <div className="chart-grid">
-          {refs.length > 0 &&
-            chosen.map((k) => <MetricChartCard key={k} metricKey={k} runs={refs} settings={settings} maxPoints={points} fullResolution={full} />)}
-        </div>
-      </section>
-
-      {runs.length > 1 && (
-        <ParallelSection
-          runs={runs}
-          metricKeys={metricKeys}
-          metric={q.get("pc")}
-          onMetric={(m) =>
-            update((n) => {
-              n.set("pc", m);
-            })
-          }
-        />
+            )}
+            <DiffTable runs={runs} refs={refs} onlyDiff={onlyDiff && runIds.length > 1} />
+          </section>
+        </>
       )}
-
-      <section aria-labelledby="diff-h" className="card">
-        <h2 id="diff-h">Differences</h2>
-        <label className="check inline">
-          <input
-            type="checkbox"
-            checked={onlyDiff}
-            onChange={(e) =>
-              update((n) => {
-                if (e.target.checked) n.set("diff", "1");
-                else n.delete("diff");
-              })
-            }
-          />
-          Show only rows that differ
-        </label>
-        <DiffTable runs={runs} refs={refs} onlyDiff={onlyDiff} />
-      </section>
     </div>
   );
 }
@@ -264,9 +283,7 @@ function DiffTable({ runs, refs, onlyDiff }: { runs: WireRun[]; refs: RunRef[]; 
   const differing = rows.filter((r) => r.differs).length;
   return (
     <div className="diff-wrap">
-      <p className="muted">
-        {differing} of {rows.length} values differ between the runs.
-      </p>
+      <p className="muted">{runs.length === 1 ? `${rows.length} value${rows.length === 1 ? "" : "s"}: the run's params, metrics and tags.` : `${differing} of ${rows.length} values differ between the runs.`}</p>
       <table className="table compact diff-table" data-testid="diff-table">
         <thead>
           <tr>

@@ -59,7 +59,7 @@ export function ExperimentsPage() {
       <div className="toolbar">
         <label className="inline">
           <span className="visually-hidden">Search experiments by name</span>
-          <input type="search" placeholder="Search experiments by name" value={q} onChange={(e) => setQ(e.target.value)} />
+          <input type="search" className="search-input" placeholder="Search experiments by name" value={q} onChange={(e) => setQ(e.target.value)} />
         </label>
         <label className="check inline">
           <input
@@ -77,24 +77,26 @@ export function ExperimentsPage() {
         </label>
       </div>
       {list.isError && <ErrorBanner error={list.error} what="Cannot list experiments" />}
-      <table className="table experiments-table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">ID</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last updated</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {experiments.map((e) => (
-            <ExperimentRow key={e.experiment_id} experiment={e} onChanged={refresh} />
-          ))}
-        </tbody>
-      </table>
+      <div className="table-scroll">
+        <table className="table experiments-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">ID</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last updated</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {experiments.map((e) => (
+              <ExperimentRow key={e.experiment_id} experiment={e} onChanged={refresh} />
+            ))}
+          </tbody>
+        </table>
+      </div>
       {list.isPending && <p className="muted">Loading…</p>}
       {!list.isPending && !list.isError && experiments.length === 0 && <p className="empty">{query ? "No experiments match." : "No experiments yet."}</p>}
       {list.hasNextPage && (

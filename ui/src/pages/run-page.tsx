@@ -69,7 +69,7 @@ export default function RunPage({ experimentId, runId }: { experimentId?: string
           {experimentId !== undefined && (
             <>
               {" "}
-              <span aria-hidden="true">/</span> <Link to={paths.experiment(experimentId)}>{experimentId}</Link>
+              <span aria-hidden="true">/</span> <Link to={paths.experiment(experimentId)}>{experiment.data?.name ?? `Experiment ${experimentId}`}</Link>
             </>
           )}
         </nav>

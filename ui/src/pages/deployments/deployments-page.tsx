@@ -29,22 +29,24 @@ export default function DeploymentsPage() {
       {list.isPending && <p className="muted">Loading…</p>}
       {list.data && deployments.length === 0 && <p className="empty">No deployments yet.</p>}
       {deployments.length > 0 && (
-        <table className="table" data-testid="deployments-table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Variants</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created by</th>
-              <th scope="col">Last changed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deployments.map((d) => (
-              <DeploymentRow key={d.name} d={d} />
-            ))}
-          </tbody>
-        </table>
+        <div className="table-scroll">
+          <table className="table" data-testid="deployments-table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Variants</th>
+                <th scope="col">Status</th>
+                <th scope="col">Created by</th>
+                <th scope="col">Last changed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {deployments.map((d) => (
+                <DeploymentRow key={d.name} d={d} />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   );

@@ -10,7 +10,7 @@ import { ErrorBanner } from "../../components/error-banner";
 import { LiveChart } from "../../components/live-chart";
 import { runColor } from "../../components/metric-panel";
 import { useClient } from "../../lib/api";
-import { formatCount, formatNumber } from "../../lib/format";
+import { formatCount, formatDuration, formatNumber } from "../../lib/format";
 import { histogramDelta, liveSeries, recent, totals } from "../../lib/live-stats";
 import { BatchHistogram } from "./batch-histogram";
 
@@ -46,6 +46,16 @@ export function LivePanel({ name, variants }: { name: string; variants: string[]
   const batches = last && lifetime ? (batchScope === "all" || samples.length < 2 ? lifetime.batch : histogramDelta(totals(samples[0], chosen).batch, lifetime.batch)) : undefined;
   const queue = last?.variants.filter((v) => !chosen || v.name === chosen).reduce((n, v) => n + v.queue_depth, 0) ?? 0;
   const x = points.map((p) => p.t);
+  // Until a request lands, the charts would be flat zeros or empty axes: say so instead.
+  const idle = points.some((p) => p.rate > 0)
+    ? undefined
+    : lifetime?.requests === 0
+      ? "No requests yet. The charts start with the first one."
+      : samples.length === 0
+        ? "Waiting for numbers…"
+        : samples.length < 2
+          ? "Waiting for the second reading…"
+          : `No requests in the last ${formatDuration(samples[samples.length - 1].time - samples[0].time)}.`;
 
   return (
     <section aria-labelledby={`${id}-h`} className="card" data-testid="live-panel">
@@ -88,33 +98,49 @@ export function LivePanel({ name, variants }: { name: string; variants: string[]
           <dt>Requests since the server started</dt>
           <dd data-testid="request-total">{lifetime ? formatCount(lifetime.requests) : "—"}</dd>
         </div>
+        <div className="tile" title="Answered with a 4xx or 429: malformed, refused by the model, or a full queue">
+          <dt>Refused (request's fault) / failed</dt>
+          <dd data-testid="request-refused">{lifetime ? `${formatCount(lifetime.refused)} / ${formatCount(lifetime.errors)}` : "—"}</dd>
+        </div>
       </dl>
       <div className="chart-grid">
         <section className="chart-card" aria-label="Chart: request rate">
           <h3 className="chart-title">Request rate</h3>
-          <LiveChart
-            x={x}
-            series={perVariant.filter((v) => !chosen || v.name === chosen).map((v) => ({ label: v.name, color: runColor(variants.indexOf(v.name)), values: v.points.map((p) => p.rate) }))}
-            format={perSecond}
-            description={`Requests per second${now ? `, now ${perSecond(now.rate)}` : ""}`}
-          />
+          {idle ? (
+            <Idle text={idle} />
+          ) : (
+            <LiveChart
+              x={x}
+              series={perVariant.filter((v) => !chosen || v.name === chosen).map((v) => ({ label: v.name, color: runColor(variants.indexOf(v.name)), values: v.points.map((p) => p.rate) }))}
+              format={perSecond}
+              description={`Requests per second${now ? `, now ${perSecond(now.rate)}` : ""}`}
+            />
+          )}
         </section>
         <section className="chart-card" aria-label="Chart: latency percentiles">
           <h3 className="chart-title">Latency</h3>
-          <LiveChart
-            x={x}
-            series={[
-              { label: "p50", color: runColor(0), values: points.map((p) => p.p50) },
-              { label: "p95", color: runColor(1), values: points.map((p) => p.p95) },
-              { label: "p99", color: runColor(2), values: points.map((p) => p.p99) },
-            ]}
-            format={ms}
-            description={`Latency percentiles${now?.p50 != null ? `, now p50 ${ms(now.p50)}, p99 ${ms(now.p99 ?? 0)}` : ""}`}
-          />
+          {idle ? (
+            <Idle text={idle} />
+          ) : (
+            <LiveChart
+              x={x}
+              series={[
+                { label: "p50", color: runColor(0), values: points.map((p) => p.p50) },
+                { label: "p95", color: runColor(1), values: points.map((p) => p.p95) },
+                { label: "p99", color: runColor(2), values: points.map((p) => p.p99) },
+              ]}
+              format={ms}
+              description={`Latency percentiles${now?.p50 != null ? `, now p50 ${ms(now.p50)}, p99 ${ms(now.p99 ?? 0)}` : ""}`}
+            />
+          )}
         </section>
         <section className="chart-card" aria-label="Chart: error rate">
           <h3 className="chart-title">Error rate</h3>
-          <LiveChart x={x} series={[{ label: "errors", color: "#e15759", values: points.map((p) => p.errorRate) }]} format={percent} description="Share of requests that failed" />
+          {idle ? (
+            <Idle text={idle} />
+          ) : (
+            <LiveChart x={x} series={[{ label: "errors", color: "#e15759", values: points.map((p) => p.errorRate) }]} format={percent} description="Share of requests that failed" />
+          )}
         </section>
         <section className="chart-card" aria-label="Chart: batch sizes">
           <header>
@@ -131,5 +157,14 @@ export function LivePanel({ name, variants }: { name: string; variants: string[]
         </section>
       </div>
     </section>
+  );
+}
+
+/** In a chart's place while there is no traffic to draw (an empty time axis would show a meaningless range). */
+function Idle({ text }: { text: string }) {
+  return (
+    <div className="chart-placeholder live-idle" data-testid="live-idle">
+      {text}
+    </div>
   );
 }

@@ -63,7 +63,7 @@ export function AliasesCard({ model, aliases, versions, onChanged }: { model: st
       <form className="toolbar" onSubmit={submit} aria-label="Set alias">
         <label className="inline">
           Alias
-          <input type="text" list="alias-names" value={alias} onChange={(e) => setAlias(e.target.value)} placeholder="champion" />
+          <input type="text" list="alias-names" value={alias} onChange={(e) => setAlias(e.target.value)} placeholder="e.g. champion" />
         </label>
         <datalist id="alias-names">
           {aliases.map((a) => (

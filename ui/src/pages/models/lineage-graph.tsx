@@ -13,6 +13,11 @@ import { servingDeployments } from "../../lib/serving";
 
 const KIND_LABEL = { dataset: "Dataset", run: "Run", version: "Model version", deployment: "Deployment" } as const;
 
+/** MLflow's stage "None" means no stage: the node shows nothing rather than the word as if it were one. */
+function stageLabel(stage: string | undefined): string | undefined {
+  return stage && stage !== "None" ? stage : undefined;
+}
+
 export function LineageCard({ model, version, deployments }: { model: string; version: string; deployments: Deployment[] | undefined }) {
   const client = useClient();
   const lineage = useQuery({ queryKey: ["version-lineage", model, version], queryFn: ({ signal }) => client.lineage({ model, version, maxResults: 100, signal }) });
@@ -30,7 +35,7 @@ export function LineageCard({ model, version, deployments }: { model: string; ve
       });
     }
     if (run) columns[1].push({ id: `run:${run.run_id}`, kind: "run", label: run.run_name || run.run_id, sub: run.experiment_name ?? `experiment ${run.experiment_id}`, href: paths.run(run.experiment_id, run.run_id) });
-    columns[2].push({ id: `version:${model}:${version}`, kind: "version", label: `${model} v${version}`, sub: data.model_version?.current_stage, href: paths.model(model, version) });
+    columns[2].push({ id: `version:${model}:${version}`, kind: "version", label: `${model} v${version}`, sub: stageLabel(data.model_version?.current_stage), href: paths.model(model, version) });
     for (const s of servingDeployments(deployments, model, version)) {
       columns[3].push({ id: `deployment:${s.deployment}:${s.variant}`, kind: "deployment", label: s.deployment, sub: `variant ${s.variant}${s.shadow ? " (shadow)" : ""}`, href: paths.deployment(s.deployment) });
     }

@@ -49,43 +49,45 @@ export default function ModelsPage() {
       <div className="toolbar">
         <label className="inline">
           <span className="visually-hidden">Search models by name</span>
-          <input type="search" placeholder="Search models by name" value={q} onChange={(e) => setQ(e.target.value)} />
+          <input type="search" className="search-input" placeholder="Search models by name" value={q} onChange={(e) => setQ(e.target.value)} />
         </label>
       </div>
       {list.isError && <ErrorBanner error={list.error} what="Cannot list models" />}
-      <table className="table" data-testid="models-table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Latest version</th>
-            <th scope="col">Aliases</th>
-            <th scope="col">Description</th>
-            <th scope="col">Last updated</th>
-          </tr>
-        </thead>
-        <tbody>
-          {models.map((m) => {
-            const latest = [...(m.latest_versions ?? [])].sort((a, b) => Number(b.version) - Number(a.version))[0];
-            return (
-              <tr key={m.name} data-model={m.name}>
-                <td>
-                  <Link to={paths.model(m.name)}>{m.name}</Link>
-                </td>
-                <td>{latest ? <Link to={paths.model(m.name, latest.version)}>version {latest.version}</Link> : <span className="muted">none</span>}</td>
-                <td>
-                  {(m.aliases ?? []).map((a) => (
-                    <Link key={a.alias} to={paths.model(m.name, a.version)} className="badge alias">
-                      @{a.alias} → v{a.version}
-                    </Link>
-                  ))}
-                </td>
-                <td className="wrap">{m.description}</td>
-                <td title={formatTime(m.last_updated_timestamp)}>{formatAgo(m.last_updated_timestamp)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div className="table-scroll">
+        <table className="table" data-testid="models-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Latest version</th>
+              <th scope="col">Aliases</th>
+              <th scope="col">Description</th>
+              <th scope="col">Last updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {models.map((m) => {
+              const latest = [...(m.latest_versions ?? [])].sort((a, b) => Number(b.version) - Number(a.version))[0];
+              return (
+                <tr key={m.name} data-model={m.name}>
+                  <td>
+                    <Link to={paths.model(m.name)}>{m.name}</Link>
+                  </td>
+                  <td>{latest ? <Link to={paths.model(m.name, latest.version)}>version {latest.version}</Link> : <span className="muted">none</span>}</td>
+                  <td>
+                    {(m.aliases ?? []).map((a) => (
+                      <Link key={a.alias} to={paths.model(m.name, a.version)} className="badge alias">
+                        @{a.alias} → v{a.version}
+                      </Link>
+                    ))}
+                  </td>
+                  <td className="wrap">{m.description}</td>
+                  <td title={formatTime(m.last_updated_timestamp)}>{formatAgo(m.last_updated_timestamp)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
       {list.isPending && <p className="muted">Loading…</p>}
       {!list.isPending && !list.isError && models.length === 0 && <p className="empty">{query ? "No models match." : "No registered models yet."}</p>}
       {list.hasNextPage && (

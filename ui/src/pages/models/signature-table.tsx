@@ -23,6 +23,12 @@ export function SignatureCard({ model, version }: { model: string; version: stri
   );
 }
 
+/** "ONNX IR 8, opset 13, produced by keel 1.2": the producer's name and version only where the file names them. */
+export function onnxDetails(onnx: NonNullable<VersionSignature["onnx"]>): string {
+  const producer = [onnx.producer.name, onnx.producer.version].map((s) => s.trim()).filter(Boolean).join(" ");
+  return `ONNX IR ${onnx.ir_version}, opset ${onnx.opset ?? "?"}${producer ? `, produced by ${producer}` : ""}`;
+}
+
 function SignatureBody({ sig }: { sig: VersionSignature }) {
   if (sig.source === "none") return <p className="muted">No signature was captured for this version{sig.error ? `: ${sig.error}` : "."}</p>;
   return (
@@ -30,7 +36,7 @@ function SignatureBody({ sig }: { sig: VersionSignature }) {
       <p className="muted">
         From {sig.source === "onnx" ? "the ONNX file" : "the MLmodel file"}
         {sig.file ? <span className="mono"> {sig.file}</span> : null}
-        {sig.onnx ? ` (ONNX IR ${sig.onnx.ir_version}, opset ${sig.onnx.opset ?? "?"}, produced by ${sig.onnx.producer.name || "unknown"} ${sig.onnx.producer.version})` : ""}.
+        {sig.onnx ? ` (${onnxDetails(sig.onnx)})` : ""}.
       </p>
       <div className="two-col">
         <SignatureTable title="Inputs" values={sig.inputs} />

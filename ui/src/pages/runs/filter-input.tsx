@@ -6,7 +6,7 @@
 import { type KeyboardEvent, useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { type Completion, complete, type KeySets } from "./autocomplete";
 
-export function FilterInput({ value, keys, onApply }: { value: string; keys: KeySets; onApply(filter: string): void }) {
+export function FilterInput({ value, keys, placeholder, onApply }: { value: string; keys: KeySets; placeholder: string; onApply(filter: string): void }) {
   const [text, setText] = useState(value);
   const [caret, setCaret] = useState(value.length);
   const [open, setOpen] = useState(false);
@@ -88,7 +88,7 @@ export function FilterInput({ value, keys, onApply }: { value: string; keys: Key
           aria-autocomplete="list"
           aria-activedescendant={expanded && active >= 0 ? `${listId}-${active}` : undefined}
           aria-describedby={`${id}-hint`}
-          placeholder="Filter: metrics.accuracy > 0.9 AND params.optimizer = 'adam'"
+          placeholder={placeholder}
           spellCheck={false}
           autoComplete="off"
           value={text}

@@ -7,12 +7,13 @@ import type { WireRun } from "@keel/sdk";
 import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ErrorBanner } from "../../components/error-banner";
-import { errorMessage, useClient } from "../../lib/api";
+import { errorMessage, isNotFound, useClient } from "../../lib/api";
 import { formatCount } from "../../lib/format";
 import { Link, navigate, useLocation } from "../../lib/router";
 import type { KeySets } from "./autocomplete";
 import { ColumnChooser } from "./column-chooser";
 import { type Column, column, columnId, DEFAULT_ATTRIBUTE_IDS, DEFAULT_SORT, groupValue, NAME_COLUMN_ID, orderByOf, type RunRow, toRow } from "./columns";
+import { filterExample } from "./filter-example";
 import { FilterInput } from "./filter-input";
 import { type GridItem, RunsGrid } from "./runs-grid";
 import { parseView, type RunsView, serializeView } from "./view-state";
@@ -189,14 +190,35 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
     });
   }, []);
 
+  const filterPlaceholder = useMemo(() => filterExample(keys, rows), [keys, rows]);
+
   const exp = experiment.data;
+  const missing = experiment.isError && isNotFound(experiment.error);
   useEffect(() => {
-    document.title = exp ? `${exp.name} · Keel` : "Runs · Keel";
-  }, [exp]);
+    document.title = exp ? `${exp.name} · Keel` : missing ? "Experiment not found · Keel" : "Runs · Keel";
+  }, [exp, missing]);
 
   const loading = runs.isPending || (runs.isFetching && !isFetchingNextPage && !hasNextPage && rows.length === 0);
   const complete = !hasNextPage && !runs.isFetching && !isPlaceholderData;
   const compareHref = `/compare?exp=${encodeURIComponent(experimentId)}${view.selected.map((id) => `&run=${encodeURIComponent(id)}`).join("")}`;
+
+  // No such experiment: nothing below (filter, columns, "no runs yet") would mean anything.
+  if (missing) {
+    return (
+      <div className="page" data-testid="experiment-not-found">
+        <nav aria-label="Breadcrumb" className="breadcrumbs">
+          <Link to="/">Experiments</Link>
+        </nav>
+        <h1 tabIndex={-1}>Experiment not found</h1>
+        <p>
+          There is no experiment with ID <code>{experimentId}</code>. It may have been deleted for good, or the address is mistyped.
+        </p>
+        <p>
+          <Link to="/">Back to the experiments</Link>
+        </p>
+      </div>
+    );
+  }
 
   return (
     <div className="page runs-page">
@@ -212,7 +234,7 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
       </div>
       {experiment.isError && <ErrorBanner error={experiment.error} />}
       <div className="toolbar">
-        <FilterInput value={view.filter} keys={keys} onApply={(filter) => setView({ filter })} />
+        <FilterInput value={view.filter} keys={keys} placeholder={filterPlaceholder} onApply={(filter) => setView({ filter })} />
       </div>
       <div className="toolbar">
         <label className="inline">
@@ -268,15 +290,18 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
           <strong>Cannot search runs:</strong> {errorMessage(runs.error)}
         </div>
       ) : !loading && rows.length === 0 ? (
-        <div className="empty">
-          {view.filter ? (
-            <p>No runs match this filter.</p>
-          ) : (
-            <p>
-              No runs yet. Log one with the MLflow client (<code>MLFLOW_TRACKING_URI={window.location.origin}</code>) or <code>keel runs</code>.
-            </p>
-          )}
-        </div>
+        // Not before the experiment is known: an id that names none gets the not-found page, not "no runs yet".
+        experiment.isPending ? null : (
+          <div className="empty">
+            {view.filter ? (
+              <p>No runs match this filter.</p>
+            ) : (
+              <p>
+                No runs yet. Log one with the MLflow client (<code>MLFLOW_TRACKING_URI={window.location.origin}</code>) or <code>keel runs</code>.
+              </p>
+            )}
+          </div>
+        )
       ) : (
         <RunsGrid
           items={items}
