@@ -19,6 +19,8 @@ import { argmax, predictProba, softmaxRegressionOnnx, type TrainResult, trainSof
 export const QUICKSTART = {
   experiment: "quickstart-iris",
   runName: "iris-softmax-regression",
+  /** Runs logged beside the served one, so the experiment has runs to compare. */
+  comparisonLearningRates: [0.05, 0.1],
   model: "iris-classifier",
   alias: "champion",
   deployment: "iris",
@@ -58,11 +60,22 @@ export async function runDemo(client: KeelClient, log: Log = () => {}): Promise<
       `test accuracy ${training.test.accuracy.toFixed(4)}, test log loss ${training.test.logLoss.toFixed(4)}`,
   );
 
-  // 2. The experiment and the run.
+  // 2. The experiment and the runs: first two with smaller learning rates (something for the UI's Compare
+  // page to compare), then the one registered and served.
   const experimentId = (await client.getExperimentByName(QUICKSTART.experiment))?.experiment_id ?? (await client.createExperiment(QUICKSTART.experiment));
+  const logged: string[] = [];
+  for (const learningRate of QUICKSTART.comparisonLearningRates) {
+    const t = trainSoftmaxRegression(data, { learningRate });
+    const model = softmaxRegressionOnnx(t.model, { docString: `Softmax regression on Fisher's Iris, lr=${learningRate}; classes: ${IRIS_CLASSES.join(", ")}` });
+    const digest = createHash("sha256").update(model).digest("hex");
+    if (await findFinishedRun(client, experimentId, digest)) continue;
+    await logRun(client, experimentId, t, model, digest, csv.text, `${QUICKSTART.runName}-lr-${learningRate}`);
+    logged.push(`lr=${learningRate}: test accuracy ${t.test.accuracy.toFixed(4)}`);
+  }
+  if (logged.length) log(`Logged ${logged.length} runs with smaller learning rates to compare with (${logged.join("; ")})`);
   let run = await findFinishedRun(client, experimentId, sha);
   const newRun = !run;
-  if (!run) run = await logRun(client, experimentId, training, onnx, sha, csv.text);
+  if (!run) run = await logRun(client, experimentId, training, onnx, sha, csv.text, QUICKSTART.runName);
   const runId = run.info.run_id;
   log(newRun ? `Logged run ${runId} in experiment '${QUICKSTART.experiment}' (${experimentId})` : `Reusing run ${runId} from an earlier quickstart (same model)`);
 
@@ -130,11 +143,11 @@ async function findFinishedRun(client: KeelClient, experimentId: string, sha: st
   return undefined;
 }
 
-async function logRun(client: KeelClient, experimentId: string, training: TrainResult, onnx: Uint8Array, sha: string, csvText: string): Promise<WireRun> {
+async function logRun(client: KeelClient, experimentId: string, training: TrainResult, onnx: Uint8Array, sha: string, csvText: string, runName: string): Promise<WireRun> {
   const o = training.options;
   const started = Date.now();
   const run = await client.createRun(experimentId, {
-    runName: QUICKSTART.runName,
+    runName,
     startTime: started,
     tags: [
       { key: "mlflow.source.name", value: "keel quickstart" },

@@ -92,6 +92,7 @@ describe("keel quickstart (built CLI)", () => {
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/Logged run [0-9a-f]{32} in experiment 'quickstart-iris'/);
     expect(r.stdout).toContain("Registered model 'iris-classifier' version 1");
+    expect(r.stdout).toMatch(/Logged 2 runs with smaller learning rates to compare with \(lr=0\.05: test accuracy [\d.]+; lr=0\.1: test accuracy [\d.]+\)/);
     expect(r.stdout).toContain("Deployment 'iris' created");
     expect(r.stdout).toMatch(/OIP\s+POST \/v2\/models\/iris\/infer\s+→ versicolor\s+probabilities \[[\d., ]+\]/);
     expect(r.stdout).toMatch(/MLflow\s+POST \/api\/keel\/v1\/deployments\/iris\/invocations → versicolor/);
@@ -106,8 +107,14 @@ describe("keel quickstart (built CLI)", () => {
       const exp = await c.getExperimentByName(QUICKSTART.experiment);
       expect(exp).toBeDefined();
       const runs = (await c.searchRuns({ experimentIds: [exp?.experiment_id ?? ""] })).runs ?? [];
-      expect(runs).toHaveLength(1);
-      const run = runs[0];
+      // The served run and two with smaller learning rates, to compare with.
+      expect(runs.map((r) => r.info.run_name).sort()).toEqual([QUICKSTART.runName, `${QUICKSTART.runName}-lr-0.05`, `${QUICKSTART.runName}-lr-0.1`]);
+      for (const other of runs.filter((r) => r.info.run_name !== QUICKSTART.runName)) {
+        expect(other.info.status).toBe("FINISHED");
+        expect(other.data.params?.find((p) => p.key === "learning_rate")?.value).toBe(other.info.run_name.split("-lr-")[1]);
+        expect(other.data.metrics?.some((m) => m.key === "train_loss")).toBe(true);
+      }
+      const run = runs.find((r) => r.info.run_name === QUICKSTART.runName)!;
       expect(run.info.status).toBe("FINISHED");
       const params = Object.fromEntries((run.data.params ?? []).map((p) => [p.key, p.value]));
       expect(params).toMatchObject({ learning_rate: "0.5", epochs: "200", seed: "42" });
@@ -149,7 +156,7 @@ describe("keel quickstart (built CLI)", () => {
     expect(r.stdout).toContain("All three agree");
     await withServer(async (c) => {
       const exp = await c.getExperimentByName(QUICKSTART.experiment);
-      expect((await c.searchRuns({ experimentIds: [exp?.experiment_id ?? ""] })).runs).toHaveLength(1);
+      expect((await c.searchRuns({ experimentIds: [exp?.experiment_id ?? ""] })).runs).toHaveLength(3);
       expect((await c.modelVersions(QUICKSTART.model)).map((v) => v.version)).toEqual(["1"]);
       expect((await c.listDeployments()).map((d) => d.name)).toEqual(["iris"]);
     });

@@ -100,6 +100,20 @@ describe("after `keel quickstart`", () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Experiments" }).click();
     await page.getByRole("link", { name: QUICKSTART.experiment }).click();
     await page.locator("[data-run-id]").first().waitFor();
-    expect(await page.locator("[data-run-id]").count()).toBe(1);
+    expect(await page.locator("[data-run-id]").count()).toBe(3);
+  });
+
+  it("compares the quickstart's runs: their losses overlaid, the learning rate the param that differs", async () => {
+    for (const name of [QUICKSTART.runName, `${QUICKSTART.runName}-lr-0.05`, `${QUICKSTART.runName}-lr-0.1`]) {
+      await page.getByRole("checkbox", { name: `Select run ${name}`, exact: true }).check();
+    }
+    await page.getByRole("link", { name: "Compare 3 runs" }).click();
+    await page.getByRole("heading", { name: "Compare 3 runs" }).waitFor();
+    const loss = page.locator('[data-metric="train_loss"]');
+    await loss.locator("canvas").first().waitFor();
+    expect(await loss.getByTestId("chart-caption").textContent()).toBe("603 of 603 points");
+    const lr = page.getByTestId("diff-table").locator("tr", { has: page.getByRole("rowheader", { name: /learning_rate$/ }) });
+    expect(await lr.getAttribute("data-differs")).toBe("true");
+    await screenshot(page, "quickstart-compare");
   });
 });
