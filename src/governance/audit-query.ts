@@ -23,21 +23,25 @@ function likePrefix(v: string): string {
   return `${v.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export interface AuditRecordRow {
+/** One audit record as the API answers it (the SDK's AuditRecord). */
+export interface AuditRecord {
   seq: number;
   time: number;
   actor: string;
   action: string;
   resource: string;
   summary: unknown;
-  request_id: string;
+  request_id: string | null;
   prev_hash: string;
   hash: string;
 }
 
-export interface AuditListing {
-  records: AuditRecordRow[];
+/** A page of the listing (the SDK's AuditPage). */
+export interface AuditPage {
+  records: AuditRecord[];
+  /** Oldest-first listing: pass as `after` for the next page. */
   next_after?: number;
+  /** Newest-first listing (`order: "desc"`): pass as `before` for the next page. */
   next_before?: number;
 }
 
@@ -45,7 +49,7 @@ export interface AuditListing {
  * The audit trail in sequence order; `next_after` continues the listing. Newest first (the viewer's
  * order) goes down from `before` and continues with `next_before`.
  */
-export async function listAudit(database: Database, f: AuditFilter): Promise<AuditListing> {
+export async function listAudit(database: Database, f: AuditFilter): Promise<AuditPage> {
   if (!Number.isSafeInteger(f.limit) || f.limit < 1 || f.limit > AUDIT_MAX_LIMIT) throw invalidParam(`limit must be from 1 to ${AUDIT_MAX_LIMIT}.`);
   if (!Number.isSafeInteger(f.after) || f.after < 0) throw invalidParam("after must be a non-negative sequence number.");
   if (f.before !== undefined && (!Number.isSafeInteger(f.before) || f.before < 1)) throw invalidParam("before must be a positive sequence number.");
@@ -67,7 +71,7 @@ export async function listAudit(database: Database, f: AuditFilter): Promise<Aud
     .limit(f.limit + 1)
     .execute();
   const more = rows.length > f.limit;
-  const page = rows.slice(0, f.limit).map((r): AuditRecordRow => ({
+  const page = rows.slice(0, f.limit).map((r): AuditRecord => ({
     seq: Number(r.seq),
     time: Number(r.time),
     actor: r.actor,

@@ -4,10 +4,13 @@
  * dependencies, so the SDK stays browser-safe.
  */
 import type { DeploymentStats, HistogramSnapshot, VariantStats } from "../deployments/stats.js";
+import type { AuditPage, AuditRecord } from "../governance/audit-query.js";
 import type { ModelAlias, ModelVersion, RegisteredModel, RegistryEvent, Tag } from "../registry/schema.js";
 import type { Dataset, DatasetInput, DatasetSummary, Experiment, KeyValue, RunInfo, ViewType } from "../tracking/schema.js";
 
 export type {
+  AuditPage,
+  AuditRecord,
   Dataset,
   DatasetInput,
   DatasetSummary,
@@ -197,25 +200,6 @@ export interface ResourceAccess {
   users: { username: string; permission: PermissionLevel; source: string }[];
 }
 
-export interface AuditRecord {
-  seq: number;
-  time: number;
-  actor: string;
-  action: string;
-  resource: string;
-  summary: unknown;
-  request_id: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
-export interface AuditPage {
-  records: AuditRecord[];
-  /** Oldest-first listing: pass as `after` for the next page. */
-  next_after?: number;
-  /** Newest-first listing (`order: "desc"`): pass as `before` for the next page. */
-  next_before?: number;
-}
 
 export interface AuditVerification {
   ok: boolean;

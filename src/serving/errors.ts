@@ -33,6 +33,8 @@ export const tooLarge = (message: string): ServingError => new ServingError(413,
 export const unsupportedMediaType = (message: string): ServingError => new ServingError(415, message);
 /** The queue is full (the batcher's answer to overload). */
 export const overloaded = (message: string, retryAfterS = 1): ServingError => new ServingError(429, message, retryAfterS);
+/** A request refused before its body is read because `model`'s queue is full. */
+export const queueFull = (model: string): ServingError => overloaded(`Model '${model}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
 /** Not ready, or the request's deadline passed before it could run. */
 export const unavailable = (message: string, retryAfterS?: number): ServingError => new ServingError(503, message, retryAfterS);
 

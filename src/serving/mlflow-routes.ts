@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { VERSION } from "../server/version.js";
-import { mlflowErrorBody, overloaded, ServingError, toServingError, unavailable } from "./errors.js";
+import { mlflowErrorBody, queueFull, ServingError, toServingError, unavailable } from "./errors.js";
 import { decodeInvocation, encodePredictions } from "./mlflow-codec.js";
-import type { ServedModel } from "./model.js";
+import { beforeInfer, refuse, type ServedModel } from "./model.js";
 import { acceptRawBodies, rawBody } from "./raw-body.js";
 import { inferOptions } from "./request-options.js";
 
@@ -42,23 +42,14 @@ export function mlflowScoringRoutes(opts: ScoringRoutesOptions): FastifyPluginAs
     app.addHook("onRequest", async (req) => {
       if (req.method !== "POST") return;
       const model = await opts.resolve(req);
-      if (model.saturated?.()) {
-        const err = overloaded(`Model '${model.name}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
-        model.refused?.(err);
-        throw err;
-      }
+      if (model.saturated?.()) throw refuse(model, queueFull(model.name));
     });
     app.post("/invocations", async (req, reply) => {
       const model = await opts.resolve(req);
-      let decoded: ReturnType<typeof decodeInvocation>;
-      try {
+      const { inputs, params } = beforeInfer(model, () => {
         if (!model.ready()) throw unavailable(`Model '${model.name}' is not ready yet.`, 1);
-        decoded = decodeInvocation(req.headers["content-type"], rawBody(req), model.metadata(), model.inputPolicy);
-      } catch (err) {
-        model.refused?.(err);
-        throw err;
-      }
-      const { inputs, params } = decoded;
+        return decodeInvocation(req.headers["content-type"], rawBody(req), model.metadata(), model.inputPolicy);
+      });
       const outputs = await model.infer(inputs, inferOptions(req, params ? { parameters: params } : {}));
       return reply.type("application/json").send(encodePredictions(outputs));
     });

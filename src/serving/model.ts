@@ -94,3 +94,21 @@ export function staticRepository(models: readonly ServedModel[]): ModelRepositor
     },
   };
 }
+
+/** `err`, counted by `model` as a refusal (a request answered with an error it never saw). */
+export function refuse<E>(model: ServedModel, err: E): E {
+  model.refused?.(err);
+  return err;
+}
+
+/**
+ * Runs what a route does before `model.infer()` (readiness, decoding): an error it throws is answered as
+ * usual and counted by the model as a refusal (`refused`).
+ */
+export function beforeInfer<T>(model: ServedModel, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    throw refuse(model, err);
+  }
+}

@@ -4,8 +4,8 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { VERSION } from "../server/version.js";
-import { modelNotFound, oipErrorBody, overloaded, ServingError, toServingError, unavailable } from "./errors.js";
-import type { ModelMetadata, ModelRepository, ServedModel } from "./model.js";
+import { modelNotFound, oipErrorBody, queueFull, ServingError, toServingError, unavailable } from "./errors.js";
+import { beforeInfer, type ModelMetadata, type ModelRepository, refuse, type ServedModel } from "./model.js";
 import { decodeOipRequest, encodeOipAnswer, HEADER_LENGTH } from "./oip-codec.js";
 import { acceptRawBodies, rawBody } from "./raw-body.js";
 import { inferOptions } from "./request-options.js";
@@ -60,9 +60,7 @@ export function oipRoutes(opts: OipRoutesOptions): FastifyPluginAsync {
           const p = req.method === "POST" ? (req.params as Partial<Params> | undefined) : undefined;
           const model = p?.model !== undefined ? repo.get(p.model, p.version) : undefined;
           if (model?.saturated?.(p?.version)) {
-            const err = overloaded(`Model '${p?.model}' is at capacity: its queue is full. Retry after the Retry-After delay.`, 1);
-            model.refused?.(err);
-            done(err);
+            done(refuse(model, queueFull(model.name)));
           } else done();
         });
 
@@ -82,16 +80,11 @@ export function oipRoutes(opts: OipRoutesOptions): FastifyPluginAsync {
         const infer = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
           const { model: name, version } = req.params;
           const model = findModel(repo, name, version);
-          let request: ReturnType<typeof decodeOipRequest>;
-          let meta: ModelMetadata;
-          try {
+          const { meta, request } = beforeInfer(model, () => {
             if (!model.ready()) throw unavailable(`Model '${name}' is not ready yet.`, 1);
-            meta = model.metadata();
-            request = decodeOipRequest(rawBody(req), req.headers[HEADER_LENGTH], meta, model.inputPolicy);
-          } catch (err) {
-            model.refused?.(err);
-            throw err;
-          }
+            const meta = model.metadata();
+            return { meta, request: decodeOipRequest(rawBody(req), req.headers[HEADER_LENGTH], meta, model.inputPolicy) };
+          });
           const wanted = request.outputs?.map((o) => o.name);
           const options = inferOptions(req, { ...(wanted ? { outputs: wanted } : {}), ...(request.parameters ? { parameters: request.parameters } : {}), ...(version !== undefined ? { version } : {}) });
           const produced = await model.infer(request.inputs, options);

@@ -7,11 +7,17 @@ import { useEffect, useState } from "react";
 let drawn = false;
 const waiting = new Set<() => void>();
 
+/** Called by each chart's draw until one has drawn data; marks `keel:chart:first-draw` (what bench:ui times). */
 export function firstChartDrawn(): void {
   if (drawn) return;
   drawn = true;
+  performance.mark("keel:chart:first-draw");
   for (const l of waiting) l();
   waiting.clear();
+}
+
+export function isFirstChartDrawn(): boolean {
+  return drawn;
 }
 
 /**
