@@ -42,6 +42,8 @@ class Conn {
   /** Body of the last answer (kept only when asked; small answers only). */
   lastBody: Buffer | undefined;
   keepBody = false;
+  /** Bodies kept for these statuses only (the unexpected ones), so a failure can say what the server said. */
+  keepBodyOf: ((status: number) => boolean) | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -92,7 +94,7 @@ class Conn {
       this.want = end + 4 + Number(m[1]);
     }
     if (this.buf.length < this.want) return;
-    if (this.keepBody) this.lastBody = Buffer.from(this.buf.subarray(this.bodyAt, this.want));
+    if (this.keepBody || this.keepBodyOf?.(this.status)) this.lastBody = Buffer.from(this.buf.subarray(this.bodyAt, this.want));
     this.buf = undefined;
     this.want = -1;
     const p = this.pending;
@@ -124,6 +126,8 @@ export interface LoadResult {
   errors: number;
   /** Status codes other than 2xx, counted. */
   statuses: Record<number, number>;
+  /** The first answer's body (up to 300 characters) for each status other than 2xx and 429; "" for 0 (no answer). */
+  firstBodies: Record<number, string>;
   seconds: number;
   /** Latency samples in ms (every request of the measured window, up to a cap). */
   latencies: number[];
@@ -132,6 +136,25 @@ export interface LoadResult {
 }
 
 const MAX_SAMPLES = 2_000_000;
+
+/** 429 is the expected refusal under load: its bodies are not worth a copy per answer. */
+const unexpected = (status: number) => status !== 429 && (status < 200 || status >= 300);
+
+function openAll(port: number, n: number): Promise<Conn[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const c = await Conn.open(port);
+      c.keepBodyOf = unexpected;
+      return c;
+    }),
+  );
+}
+
+/** Counts a non-2xx answer, keeping the first body of each unexpected status. */
+function countRefusal(c: Conn, status: number, statuses: Record<number, number>, firstBodies: Record<number, string>): void {
+  statuses[status] = (statuses[status] ?? 0) + 1;
+  if (unexpected(status) && firstBodies[status] === undefined) firstBodies[status] = status === 0 ? "" : (c.lastBody?.toString("utf8").slice(0, 300) ?? "");
+}
 
 /**
  * Closed loop: `connections` keep-alive connections, each sending `requests[i % n]` back to back; a warm-up
@@ -149,13 +172,14 @@ export async function closedLoop(opts: {
   /** Ends the run early once this answers true (checked before each request). */
   until?: () => boolean;
 }): Promise<LoadResult> {
-  const conns = await Promise.all(Array.from({ length: opts.connections }, () => Conn.open(opts.port)));
+  const conns = await openAll(opts.port, opts.connections);
   const t0 = nowMs();
   const measureFrom = t0 + opts.warmupMs;
   const stopAt = measureFrom + opts.durationMs;
   let ok = 0;
   let errors = 0;
   const statuses: Record<number, number> = {};
+  const firstBodies: Record<number, string> = {};
   const latencies: number[] = [];
   let cpu0: NodeJS.CpuUsage | undefined;
   const cpuTimer = setTimeout(() => {
@@ -176,7 +200,7 @@ export async function closedLoop(opts: {
           if (status >= 200 && status < 300) ok++;
           else {
             errors++;
-            statuses[status] = (statuses[status] ?? 0) + 1;
+            countRefusal(c, status, statuses, firstBodies);
           }
           if (k++ < MAX_SAMPLES) latencies.push(end - start);
         }
@@ -188,7 +212,7 @@ export async function closedLoop(opts: {
   }
   const seconds = opts.durationMs / 1000;
   const cu = cpu0 ? process.cpuUsage(cpu0) : { user: 0, system: 0 };
-  return { rps: ok / seconds, ok, errors, statuses, seconds, latencies, clientCpu: (cu.user + cu.system) / 1e6 };
+  return { rps: ok / seconds, ok, errors, statuses, firstBodies, seconds, latencies, clientCpu: (cu.user + cu.system) / 1e6 };
 }
 
 /**
@@ -197,7 +221,7 @@ export async function closedLoop(opts: {
  * that wait counts in its latency, as a real client's would). Latency runs from the scheduled arrival.
  */
 export async function openLoop(opts: { port: number; requests: Buffer[]; rate: number; connections: number; warmupMs: number; durationMs: number }): Promise<LoadResult & { late: number }> {
-  const conns = await Promise.all(Array.from({ length: opts.connections }, () => Conn.open(opts.port)));
+  const conns = await openAll(opts.port, opts.connections);
   const free = [...conns];
   const waiting: number[] = []; // scheduled times of arrivals with no free connection yet
   const interval = 1000 / opts.rate;
@@ -208,6 +232,7 @@ export async function openLoop(opts: { port: number; requests: Buffer[]; rate: n
   let errors = 0;
   let late = 0;
   const statuses: Record<number, number> = {};
+  const firstBodies: Record<number, string> = {};
   const latencies: number[] = [];
   let inFlight = 0;
   let i = 0;
@@ -235,7 +260,7 @@ export async function openLoop(opts: { port: number; requests: Buffer[]; rate: n
       if (status >= 200 && status < 300) ok++;
       else {
         errors++;
-        statuses[status] = (statuses[status] ?? 0) + 1;
+        countRefusal(c, status, statuses, firstBodies);
       }
       if (latencies.length < MAX_SAMPLES) latencies.push(end - scheduled);
     }
@@ -274,5 +299,5 @@ export async function openLoop(opts: { port: number; requests: Buffer[]; rate: n
   for (const c of conns) c.close();
   const cu = cpu0 ? process.cpuUsage(cpu0) : { user: 0, system: 0 };
   const seconds = opts.durationMs / 1000;
-  return { rps: ok / seconds, ok, errors, statuses, seconds, latencies, clientCpu: (cu.user + cu.system) / 1e6, late };
+  return { rps: ok / seconds, ok, errors, statuses, firstBodies, seconds, latencies, clientCpu: (cu.user + cu.system) / 1e6, late };
 }

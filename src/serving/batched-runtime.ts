@@ -4,6 +4,7 @@
  * groups of the same batch; a request without a batch dimension runs alone, outside the queue.
  */
 import { createBatcher } from "./batcher.js";
+import { monotonicMs } from "./clock.js";
 import type { BatchInfo, Batcher } from "./batcher-api.js";
 import type { ModelRuntime } from "./runtime.js";
 import { batchKey, concatRows, rowCount, splitRows, type Tensor } from "./tensor.js";
@@ -86,7 +87,7 @@ export function batchedRuntime(runtime: ModelRuntime, settings: BatchingSettings
         // No batch dimension (a scalar input): it cannot share a run.
         return runtime.run(inputs, o.outputs);
       }
-      const deadline = o.deadline ?? (timeoutMs !== undefined ? Date.now() + timeoutMs : undefined);
+      const deadline = o.deadline ?? (timeoutMs !== undefined ? monotonicMs() + timeoutMs : undefined);
       return batcher.submit({ inputs, outputs: o.outputs, key: batchKey(inputs), rows }, { deadline });
     },
     queueDepth: () => batcher.depth().requests,

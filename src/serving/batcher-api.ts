@@ -37,7 +37,7 @@ export interface BatcherOptions<Req, Res> extends Omit<BatcherSettings, "preferr
   rowsOf(req: Req): number;
   /** Runs one batch; must return one result per request, in the same order. */
   execute(batch: Req[]): Promise<Res[]>;
-  /** Epoch milliseconds (deadlines are epoch ms); default Date.now. */
+  /** Milliseconds on the clock deadlines are given in; default monotonicMs (clock.ts). */
   now?: () => number;
   /** Metrics hook, called after each batch; exceptions from it are ignored. */
   onBatch?(info: BatchInfo): void;
@@ -58,7 +58,7 @@ export interface AbortSignalLike {
 }
 
 export interface SubmitOptions {
-  /** Epoch ms; if it passes while the request is queued, the request is rejected (503) and never run. */
+  /** On the batcher's clock (monotonicMs by default); if it passes while the request is queued, the request is rejected (503) and never run. */
   deadline?: number;
   /** Aborting removes the request from the queue; its promise rejects with the signal's reason. */
   signal?: AbortSignalLike;

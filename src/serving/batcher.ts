@@ -38,6 +38,7 @@ import {
   validateBatcherSettings,
 } from "./batcher-api.js";
 import { Ring } from "./batcher-ring.js";
+import { monotonicMs } from "./clock.js";
 
 export * from "./batcher-api.js";
 
@@ -123,7 +124,7 @@ class BatcherImpl<Req, Res> implements Batcher<Req, Res> {
     };
     validateBatcherSettings(this.s);
     this.prefs = this.s.preferredBatchSizes.length ? new Set(this.s.preferredBatchSizes) : undefined;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? monotonicMs;
     this.rowsOf = opts.rowsOf;
     this.execute = opts.execute;
     this.onBatch = opts.onBatch;
@@ -426,7 +427,7 @@ class BatcherImpl<Req, Res> implements Batcher<Req, Res> {
     this.delayTimer = undefined;
     this.delayImmediate = undefined;
     this.delayDue = Number.POSITIVE_INFINITY;
-    // Timers and Date.now may disagree by a fraction of a ms: the timer's due time counts as reached.
+    // Timers and the clock may disagree by a fraction of a ms: the timer's due time counts as reached.
     if (this.live > 0 && this.inFlight < this.s.maxConcurrentBatches) this.pump(Math.max(this.now(), due));
   };
 

@@ -4,6 +4,7 @@
  * without, each request runs on its own.
  */
 import { type BatchedRuntime, type BatchingSettings, batchedRuntime } from "./batched-runtime.js";
+import { monotonicMs } from "./clock.js";
 import { unavailable } from "./errors.js";
 import type { InferOptions, InputPolicy, ModelMetadata, ServedModel } from "./model.js";
 import type { ModelRuntime } from "./runtime.js";
@@ -30,7 +31,7 @@ export function runner(runtime: ModelRuntime, name: string, batching?: BatchingS
   if (batching) return batchedRuntime(runtime, batching, { name });
   return {
     infer: (inputs, o) => {
-      if (o.deadline !== undefined && Date.now() > o.deadline) return Promise.reject(unavailable("The request's deadline (Keel-Timeout-Ms) passed before the model could run it."));
+      if (o.deadline !== undefined && monotonicMs() > o.deadline) return Promise.reject(unavailable("The request's deadline (Keel-Timeout-Ms) passed before the model could run it."));
       return runtime.run(inputs, o.outputs);
     },
     retire: () => runtime.dispose(),

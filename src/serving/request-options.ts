@@ -1,5 +1,6 @@
 /** What every serving protocol reads from a request besides its body: id, deadline, headers. */
 import type { FastifyRequest } from "fastify";
+import { monotonicMs } from "./clock.js";
 import { badInput } from "./errors.js";
 import type { InferOptions } from "./model.js";
 
@@ -14,7 +15,7 @@ export function inferOptions(req: FastifyRequest, extra: Partial<InferOptions> =
     const text = Array.isArray(raw) ? raw[0] : raw;
     const ms = /^\d{1,7}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
     if (!(ms >= 1 && ms <= MAX_TIMEOUT_MS)) throw badInput(`Keel-Timeout-Ms must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}; got '${text.slice(0, 40)}'.`);
-    deadline = Date.now() + ms;
+    deadline = monotonicMs() + ms;
   }
   return { requestId: String(req.id), headers: req.headers, ...(deadline !== undefined ? { deadline } : {}), ...extra };
 }

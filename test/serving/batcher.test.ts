@@ -7,6 +7,7 @@ import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type BatcherOptions, type BatchInfo, BatcherError, createBatcher } from "../../src/serving/batcher.js";
+import { monotonicMs } from "../../src/serving/clock.js";
 
 interface Req {
   id: number;
@@ -506,6 +507,37 @@ describe("batcher on the real clock", () => {
     // Timers fire late on a loaded machine: a small allowance on top of the bound.
     expect(Math.max(...waits)).toBeLessThanOrEqual(delay + maxCompute + 15);
     expect(waits.length).toBe(120);
+  });
+
+  it("deadlines are on a monotonic clock: a wall-clock step (NTP) neither expires nor extends queued requests", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const b = createBatcher<number, number>({
+      maxBatchSize: 1,
+      maxQueueDelayMs: 0,
+      maxQueueSize: 10,
+      rowsOf: () => 1,
+      execute: async (x) => {
+        await held;
+        return x;
+      },
+    });
+    const running = b.submit(1, { deadline: monotonicMs() + 60_000 });
+    const queued = b.submit(2, { deadline: monotonicMs() + 60_000 });
+    const short = b.submit(3, { deadline: monotonicMs() + 30 }).catch((err: unknown) => err);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() - 3_600_000); // the wall clock goes back an hour: the short one still expires
+      expect(await short).toMatchObject({ status: 503, reason: "deadline_exceeded" });
+      vi.setSystemTime(Date.now() + 7_200_000); // then an hour ahead: the queued one is still run
+      release();
+      expect(await running).toBe(1);
+      expect(await queued).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a pending delay timer keeps a process alive until its request is answered (an unref'd one exits with code 13)", () => {

@@ -82,7 +82,9 @@ describe("overload", () => {
       name: "hot",
       variants: [{ model: "m", version: 1 }],
       batching: { max_batch_size: 1, max_queue_delay_ms: 0 },
-      queue: { max_size: 8, timeout_ms: 5000 },
+      // Deadlines have their own tests (batcher.test.ts); here a machine that stalls for seconds (a busy CI
+      // host) must not turn queued requests into 503s, so the queue's timeout is far beyond any wait.
+      queue: { max_size: 8, timeout_ms: 60_000 },
       runtime: { intra_op_threads: 1 },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
@@ -105,7 +107,7 @@ describe("overload", () => {
       `overload: capacity ${capacity.rps.toFixed(0)}/s, offered ${rate.toFixed(0)}/s for 20 s: ${overload.ok} answered, ${rejected} refused (429); RSS MB per second ${samples.map((s) => s.toFixed(0)).join(" ")}`,
     );
     const other = Object.entries(overload.statuses).filter(([s]) => s !== "429");
-    expect(other, `only 200 and 429 (0 = a failed connection): ${JSON.stringify(overload.statuses)}`).toEqual([]);
+    expect(other, `only 200 and 429 (0 = a failed connection): ${JSON.stringify(overload.statuses)}; first answers: ${JSON.stringify(overload.firstBodies)}`).toEqual([]);
     expect(overload.ok, "the server kept answering at about its capacity").toBeGreaterThan(capacity.rps * 20 * 0.3);
     // About half is refused when the capacity run measured it well; other tests sharing the machine make that noisy.
     expect(rejected / (overload.ok + rejected), `the excess was refused (offered ${rate.toFixed(0)}/s, capacity ${capacity.rps.toFixed(0)}/s)`).toBeGreaterThan(0.05);
@@ -152,7 +154,7 @@ describe("overload", () => {
     }
     const result = await load;
     expect(moves).toHaveLength(20);
-    expect(result.statuses, "no failed requests while the alias moved").toEqual({});
+    expect(result.statuses, `no failed requests while the alias moved; first answers: ${JSON.stringify(result.firstBodies)}`).toEqual({});
     expect(result.ok).toBeGreaterThan(100);
   }, 120_000);
 });
