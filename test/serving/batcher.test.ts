@@ -498,14 +498,26 @@ describe("batcher on the real clock", () => {
         maxCompute = Math.max(maxCompute, i.computeMs);
       },
     });
+    // How late this thread's timers fire meanwhile (a loaded machine deschedules it): that much more wait is
+    // the machine's, not the batcher's.
+    let late = 0;
+    let probing = true;
+    const probe = (async () => {
+      while (probing) {
+        const t = performance.now();
+        await sleep(1);
+        late = Math.max(late, performance.now() - t - 1);
+      }
+    })();
     const all: Promise<number>[] = [];
     for (let i = 0; i < 120; i++) {
       all.push(b.submit(i));
       if (i % 3 === 0) await sleep(i % 7);
     }
     expect(await Promise.all(all)).toEqual(all.map((_, i) => i));
-    // Timers fire late on a loaded machine: a small allowance on top of the bound.
-    expect(Math.max(...waits)).toBeLessThanOrEqual(delay + maxCompute + 15);
+    probing = false;
+    await probe;
+    expect(Math.max(...waits), `timers ran up to ${late.toFixed(1)} ms late`).toBeLessThanOrEqual(delay + maxCompute + late + 5);
     expect(waits.length).toBe(120);
   });
 

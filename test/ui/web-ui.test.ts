@@ -170,13 +170,16 @@ describe("web UI", () => {
     expect(example).toMatch(/^Filter: metrics\.acc > [\d.]+ AND params\.lr = '0\.0*1'$/);
 
     // Run names look like links: the link color, not the body text's, and underlined when pointed at.
-    const nameLink = page.locator("[data-run-id] .name-cell a").first();
+    // The top row's link, by id: after the scroll above, rows sit in the document in any order, and a row
+    // re-rendered under the pointer would leave `.first()` naming another link than the one hovered.
+    const nameLink = page.locator(`[data-run-id="${runIds[RUNS - 1]}"] .name-cell a`);
     const linkStyle = () => nameLink.evaluate((a) => ({ color: getComputedStyle(a).color, underline: getComputedStyle(a).textDecorationLine, body: getComputedStyle(document.body).color }));
+    await page.mouse.move(0, 0); // the pointer rests where an earlier click left it: away from the link
     const resting = await linkStyle();
     expect(resting.color).not.toBe(resting.body);
     expect(resting.underline).toBe("none");
     await nameLink.hover();
-    expect((await linkStyle()).underline).toBe("underline");
+    await expect.poll(async () => (await linkStyle()).underline).toBe("underline");
 
     // Filter, with a key picked from the autocomplete list.
     await filter.click();
