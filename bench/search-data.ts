@@ -19,7 +19,7 @@ const MODELS = ["resnet50", "vit-b16", "bert-base", "gpt2"];
 
 /**
  * Seeds `runs` runs with the rows the tracking service writes for create-run + log-batch (runs, the
- * mlflow.runName/mlflow.user tags, params, metrics, latest_metrics), as chunked multi-row inserts in one
+ * mlflow.runName/mlflow.user tags, params, metrics, latest_metrics, the experiment's key catalog), as chunked multi-row inserts in one
  * transaction (going through the service one run at a time takes minutes on Postgres). The experiment is
  * created through the service. Returns the number of runs that match FILTER.
  */
@@ -61,7 +61,7 @@ export async function seed(dataDir: string, databaseUrl: string | undefined, run
       for (const [k, key] of PARAM_KEYS.entries()) paramRows.push({ run_uuid: runId, key, value: k === 0 ? model : `${key}-${Math.floor(rnd() * 8)}` });
     }
     await database.db.transaction().execute(async (tx) => {
-      const insert = async (table: "runs" | "tags" | "params" | "metrics" | "latest_metrics", rows: Rows) => {
+      const insert = async (table: "runs" | "tags" | "params" | "metrics" | "latest_metrics" | "experiment_keys", rows: Rows) => {
         const width = Object.keys(rows[0]).length;
         const size = Math.floor(30000 / width);
         for (let i = 0; i < rows.length; i += size) await tx.insertInto(table).values(rows.slice(i, i + size) as never).execute();
@@ -71,6 +71,8 @@ export async function seed(dataDir: string, databaseUrl: string | undefined, run
       await insert("params", paramRows);
       await insert("metrics", metricRows);
       await insert("latest_metrics", metricRows);
+      const catalog = (kind: string, keys: readonly string[]) => keys.map((key) => ({ experiment_id: Number(experimentId), kind, key }));
+      await insert("experiment_keys", [...catalog("metric", METRIC_KEYS), ...catalog("param", PARAM_KEYS), ...catalog("tag", ["mlflow.runName", "mlflow.user"])]);
     });
     if (database.kind === "postgres") await sql`analyze`.execute(database.db);
     return { experimentId, matches };

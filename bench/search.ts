@@ -4,11 +4,14 @@
  * about 2% of runs matching. p50 (and p95) over KEEL_BENCH_SEARCH_REQUESTS (default 30) requests, timed to
  * the last byte. At 10,000 runs (target 100 ms) and 2,000 runs (target 30 ms), on SQLite and on a fresh
  * Postgres database (created here, dropped afterwards; ANALYZEd after seeding, as autovacuum would).
+ * Also GET /experiments/keys on the same runs (p50), against the distinct over the runs' rows it replaced.
  * Seeding (bench/search-data.ts) writes the rows create-run + log-batch would write, in bulk; its speed is not measured.
  *
  * Env: KEEL_BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
  *      KEEL_BENCH_SEARCH_SCALES (default "10000,2000").
  */
+import { sql } from "kysely";
+import { openDatabase } from "../src/db/database.js";
 import { figure, fmt, freshPostgres, log, main, nowMs, percentile, postgresAvailable, procCpuSeconds, startKeel, tempDir } from "./lib.js";
 import { FILTER, seed } from "./search-data.js";
 
@@ -48,6 +51,7 @@ async function measure(kind: "sqlite" | "postgres", runs: number): Promise<void>
     if (i >= 3) times.push(ms); // three warm-up requests
   }
   const cpu = ((procCpuSeconds(server.pid) - cpu0) * 1000) / REQUESTS;
+  const keys = await keysListing(server.url, experimentId, dir, pgdb?.url);
   await server.stop();
   await pgdb?.drop();
   const tgt = target(runs);
@@ -57,6 +61,41 @@ async function measure(kind: "sqlite" | "postgres", runs: number): Promise<void>
   }
   // Server (Node) CPU per request; on Postgres the database's own CPU is not included.
   figure(`search_${kind}_${runs}_runs_server_cpu`, cpu, "ms", cpu / tgt, `target ${tgt} ms${kind === "postgres" ? "; excludes Postgres' own CPU" : ""}`);
+  figure(`experiment_keys_${kind}_${runs}_runs_p50`, keys.catalog, "ms", keys.catalog / keys.rows, `the distinct over the runs' rows it replaced, ${fmt(keys.rows)} ms in-process`);
+}
+
+/**
+ * GET /experiments/keys (the runs table's autocomplete), answered from the key catalog, against the query it
+ * replaced (a distinct over every run's metric, param and tag rows), run in this process on the same database.
+ */
+async function keysListing(url: string, experimentId: string, dataDir: string, databaseUrl: string | undefined): Promise<{ catalog: number; rows: number }> {
+  const catalog: number[] = [];
+  let listed = 0;
+  for (let i = 0; i < REQUESTS + 3; i++) {
+    const t = nowMs();
+    const res = await fetch(`${url}/api/keel/v1/experiments/keys?experiment_ids=${experimentId}`);
+    const body = (await res.json()) as { metrics: string[]; params: string[]; tags: string[] };
+    if (i >= 3) catalog.push(nowMs() - t);
+    if (res.status !== 200) throw new Error(`experiments/keys: HTTP ${res.status}`);
+    listed = body.metrics.length + body.params.length + body.tags.length;
+  }
+  const database = await openDatabase({ dataDir, databaseUrl });
+  const rows: number[] = [];
+  try {
+    for (let i = 0; i < 8; i++) {
+      const t = nowMs();
+      let n = 0;
+      for (const table of ["latest_metrics", "params", "tags"]) {
+        const r = await sql`select distinct k.key from ${sql.table(table)} k join runs r on r.run_uuid = k.run_uuid where r.experiment_id = ${Number(experimentId)} order by k.key`.execute(database.db);
+        n += r.rows.length;
+      }
+      if (i >= 2) rows.push(nowMs() - t);
+      if (n !== listed) throw new Error(`experiments/keys listed ${listed} keys, the runs' rows hold ${n}`);
+    }
+  } finally {
+    await database.close();
+  }
+  return { catalog: percentile(catalog, 50), rows: percentile(rows, 50) };
 }
 
 await main(async () => {

@@ -66,8 +66,9 @@ export function isTransientDbError(err: unknown): boolean {
   if (typeof code !== "string") return false;
   // SQLite's extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE…) are the same condition.
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return true;
-  // Postgres: admin shutdown, too many connections, statement_timeout; network: refused or reset.
-  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "57P01" || code === "53300" || code === "57014";
+  // Postgres: admin shutdown, too many connections, statement_timeout, and the transaction it aborted to
+  // break a deadlock or a serialization conflict (nothing of it was written); network: refused or reset.
+  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "57P01" || code === "53300" || code === "57014" || code === "40P01" || code === "40001";
 }
 
 export function unavailable(err: unknown): KeelError {

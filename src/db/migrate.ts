@@ -8,6 +8,7 @@ import { migration005 } from "./migrations/005-model-signatures.js";
 import { migration006 } from "./migrations/006-webhooks.js";
 import { migration007 } from "./migrations/007-deployments.js";
 import { migration008 } from "./migrations/008-metric-tiers.js";
+import { migration009 } from "./migrations/009-experiment-keys.js";
 
 /**
  * Runs at every start, so it must be idempotent and safe when several processes start at once.
@@ -27,6 +28,7 @@ export async function migrateToLatest(database: Database): Promise<void> {
     "006-webhooks": migration006(database.kind),
     "007-deployments": migration007(database.kind),
     "008-metric-tiers": migration008(database.kind),
+    "009-experiment-keys": migration009(database.kind),
   };
   const migrator = new Migrator({
     db: database.db,

@@ -37,6 +37,12 @@ export interface MetricsTable {
   is_nan: number;
 }
 export type LatestMetricsTable = MetricsTable;
+/** Every metric, param and tag key an experiment's runs have logged (migration 009), for autocomplete. */
+export interface ExperimentKeysTable {
+  experiment_id: number;
+  kind: "metric" | "param" | "tag";
+  key: string;
+}
 /** Chart summaries of metric histories (src/tracking/metric-tiers.ts), one row per run, key, tier and step bucket. */
 export interface MetricTiersTable {
   run_uuid: string;
@@ -278,6 +284,7 @@ export interface DB {
   metrics: MetricsTable;
   latest_metrics: LatestMetricsTable;
   metric_tiers: MetricTiersTable;
+  experiment_keys: ExperimentKeysTable;
   params: KeyValueTable;
   tags: KeyValueTable;
   datasets: DatasetsTable;

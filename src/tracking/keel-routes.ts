@@ -53,7 +53,7 @@ export async function registerKeelTrackingRoutes(app: FastifyInstance, svc: Trac
     "/experiments/keys",
     {
       schema: {
-        summary: "Distinct metric, param and tag keys across experiments (for autocomplete and column choosers)",
+        summary: "Every metric, param and tag key the experiments' runs have logged (for autocomplete and column choosers)",
         tags: ["tracking"],
         querystring: KeysQuery,
         response: { 200: KeysResponse, 400: ErrorResponse, 404: ErrorResponse },

@@ -34,6 +34,17 @@ export function latestPerKey(rows: MetricRow[]): MetricRow[] {
   return [...best.values()];
 }
 
+/**
+ * Postgres locks rows in the order a statement writes them: concurrent batches of one run that write the
+ * same keys must write them in one order (this one, by code unit) or they can deadlock.
+ */
+export const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Metric rows in primary-key order (see byKey). */
+export function byMetricPk(a: MetricRow, b: MetricRow): number {
+  return byKey(a, b) || a.step - b.step || a.timestamp - b.timestamp || a.is_nan - b.is_nan || a.value - b.value;
+}
+
 /** Params are immutable: a batch may repeat a key only with the same value. */
 export function dedupeParams(runId: string, params: KeyValue[]): KeyValue[] {
   const seen = new Map<string, string>();

@@ -2,7 +2,8 @@ import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { Database } from "../db/database.js";
 import { chunk, type Dialect } from "../db/dialect.js";
 import type { DB } from "../db/types.js";
-import { dedupeParams, latestPerKey, type MetricRow, paramChanged, toMetricRow } from "./metric-batch.js";
+import { batchKeys, recordKeys } from "./experiment-keys.js";
+import { byKey, byMetricPk, dedupeParams, latestPerKey, type MetricRow, paramChanged, toMetricRow } from "./metric-batch.js";
 import { COARSEST_TIER, TIER_COLUMNS, type TierRow, type TierValues, tierCandidates, tierRows, tierUpsertSql, tierValues, tierValuesOf } from "./metric-tiers.js";
 import type { KeyValue, Metric } from "./schema.js";
 import { cachedStatement } from "../db/statement-cache.js";
@@ -18,7 +19,8 @@ export async function logBatchKysely(
   params: KeyValue[],
   tags: KeyValue[],
 ): Promise<void> {
-  const uniqueParams = dedupeParams(runId, params);
+  // Every table's rows in key order (byKey): concurrent batches of one run then cannot deadlock.
+  const uniqueParams = dedupeParams(runId, params).sort(byKey);
   if (uniqueParams.length) {
     await tx
       .insertInto("params")
@@ -47,8 +49,16 @@ export async function logBatchKysely(
     const rename = tags.filter((t) => t.key === RUN_NAME_TAG).pop();
     if (rename) await tx.updateTable("runs").set({ name: rename.value }).where("run_uuid", "=", runId).execute();
   }
-  if (!metrics.length) return;
-  const rows = metrics.map((m) => ({ run_uuid: runId, ...toMetricRow(m) }));
+  if (metrics.length) await logMetricRows(tx, dialect, runId, metrics);
+  // Last, just before the commit: the catalog's rows are shared by the experiment's runs, so held briefly.
+  await recordKeys(tx, dialect, { runId }, batchKeys(metrics, uniqueParams, tags));
+}
+
+async function logMetricRows(tx: Kysely<DB>, dialect: Dialect, runId: string, metrics: Metric[]): Promise<void> {
+  const rows = metrics
+    .map(toMetricRow)
+    .sort(byMetricPk)
+    .map((r) => ({ run_uuid: runId, ...r }));
   // RETURNING names the rows actually inserted (not duplicates of stored ones): the chart summaries count those.
   const inserted: MetricRow[] = [];
   for (const part of chunk(rows, 6, dialect.maxParams)) {
@@ -60,8 +70,11 @@ export async function logBatchKysely(
       .execute();
     for (const r of back) inserted.push(r);
   }
-  await upsertTiers(tx, dialect.kind === "postgres", runId, tierRows(inserted));
-  const latest = latestPerKey(rows).map((r) => ({ run_uuid: runId, ...r }));
+  const tiers = tierRows(inserted).sort((a, b) => byKey(a, b) || a.tier - b.tier || a.bucket - b.bucket);
+  await upsertTiers(tx, dialect.kind === "postgres", runId, tiers);
+  const latest = latestPerKey(rows)
+    .sort(byKey)
+    .map((r) => ({ run_uuid: runId, ...r }));
   for (const part of chunk(latest, 6, dialect.maxParams)) {
     await tx
       .insertInto("latest_metrics")

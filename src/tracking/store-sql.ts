@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import { alreadyExists } from "../core/errors.js";
 import type { Database } from "../db/database.js";
 import { runCommitHooksSync, writeTx } from "../db/write-tx.js";
 import { chunk, type Dialect, dialectFor, isUniqueViolation } from "../db/dialect.js";
 import type { DB } from "../db/types.js";
+import { batchKeys, listKeys, recordKeys } from "./experiment-keys.js";
+import { byKey } from "./metric-batch.js";
 import type { DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, Run, RunInfo } from "./schema.js";
 import type { GcResult, KeySets, NewRun, RunUpdate, TrackingStore } from "./store.js";
 import { logBatchKysely, metricHistory, metricHistoryJsonSqlite, metricSeries, metricSummary } from "./store-sql-metrics.js";
@@ -114,6 +116,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
           })
           .execute();
         await upsertKeyValues(tx, "tags", run.runId, run.tags, dialect);
+        await recordKeys(tx, dialect, { experimentId: Number(run.experimentId) }, batchKeys([], [], run.tags));
       });
       const created = await this.getRun(run.runId);
       if (!created) throw new Error(`run ${run.runId} vanished after insert`);
@@ -136,7 +139,10 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
         if (update.endTime !== undefined) set.end_time = update.endTime;
         if (update.name !== undefined) set.name = update.name;
         if (Object.keys(set).length) await tx.updateTable("runs").set(set).where("run_uuid", "=", runId).execute();
-        if (update.name !== undefined) await upsertKeyValues(tx, "tags", runId, [{ key: RUN_NAME_TAG, value: update.name }], dialect);
+        if (update.name !== undefined) {
+          await upsertKeyValues(tx, "tags", runId, [{ key: RUN_NAME_TAG, value: update.name }], dialect);
+          await recordKeys(tx, dialect, { runId }, [["tag", RUN_NAME_TAG]]);
+        }
       });
       const info = await this.getRunInfo(runId);
       if (!info) throw new Error(`run ${runId} vanished during update`);
@@ -245,14 +251,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
     },
 
     async distinctKeys(experimentIds): Promise<KeySets> {
-      const exp = experimentIds.map(Number);
-      const keysOf = async (table: "latest_metrics" | "params" | "tags") => {
-        const res = await sql<{ key: string }>`select distinct k.key from ${sql.table(table)} k join runs r on r.run_uuid = k.run_uuid
-          where r.experiment_id in (${sql.join(exp)}) order by k.key limit 10000`.execute(db);
-        return res.rows.map((r) => r.key);
-      };
-      const [metrics, params, tags] = await Promise.all([keysOf("latest_metrics"), keysOf("params"), keysOf("tags")]);
-      return { metrics, params, tags };
+      return listKeys(db, experimentIds.map(Number));
     },
 
     async gc(deletedBefore, opts): Promise<GcResult> {
@@ -297,7 +296,9 @@ async function upsertExperimentTags(db: Conn, experimentId: number, tags: KeyVal
 }
 
 export async function upsertKeyValues(db: Conn, table: "tags" | "params", runId: string, items: KeyValue[], dialect: Dialect): Promise<void> {
-  const rows = dedupeLastWins(items).map((t) => ({ run_uuid: runId, key: t.key, value: t.value }));
+  const rows = dedupeLastWins(items)
+    .sort(byKey)
+    .map((t) => ({ run_uuid: runId, key: t.key, value: t.value }));
   for (const part of chunk(rows, 3, dialect.maxParams)) {
     await db
       .insertInto(table)

@@ -1,4 +1,5 @@
 import type SQLite from "better-sqlite3";
+import { batchKeys, type KeyKind, recordKeySqlite } from "./experiment-keys.js";
 import type { KeyValue, Metric } from "./schema.js";
 import { dedupeParams, latestPerKey, type MetricRow, paramChanged, toMetricRow } from "./metric-batch.js";
 import { tierRows, tierUpsertSql, tierValues } from "./metric-tiers.js";
@@ -16,6 +17,7 @@ interface Statements {
   upsertTag: SQLite.Statement;
   renameRun: SQLite.Statement;
   upsertTier: SQLite.Statement;
+  recordKey: SQLite.Statement<[KeyKind, string, string]>;
 }
 
 const cache = new WeakMap<SQLite.Database, Statements>();
@@ -38,6 +40,7 @@ function statements(raw: SQLite.Database): Statements {
       upsertTag: raw.prepare("insert into tags (run_uuid, key, value) values (?, ?, ?) on conflict (run_uuid, key) do update set value = excluded.value"),
       renameRun: raw.prepare("update runs set name = ? where run_uuid = ?"),
       upsertTier: raw.prepare(tierUpsertSql(1, false)),
+      recordKey: recordKeySqlite(raw),
     };
     cache.set(raw, s);
   }
@@ -64,7 +67,9 @@ export function logBatchSqlite(raw: SQLite.Database, runId: string, metrics: Met
     const inserted: MetricRow[] = [];
     for (const r of rows) if (s.insertMetric.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan).changes) inserted.push(r);
     for (const t of tierRows(inserted)) s.upsertTier.run(...tierValues(runId, t));
-    for (const r of latestPerKey(rows)) s.upsertLatest.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
+    const latest = latestPerKey(rows);
+    for (const r of latest) s.upsertLatest.run(runId, r.key, r.step, r.timestamp, r.value, r.is_nan);
+    for (const [kind, key] of batchKeys(latest, uniqueParams, tags)) s.recordKey.run(kind, key, runId);
     beforeCommit();
     // IMMEDIATE: the write lock up front, so another connection's write makes this wait, not fail.
   }).immediate();

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
 import { type Database, openDatabase } from "../../src/db/database.js";
+import { isTransientDbError } from "../../src/db/dialect.js";
 import { createDeploymentStore } from "../../src/deployments/store-sql.js";
 
 const require = createRequire(import.meta.url);
@@ -85,5 +86,37 @@ describe("embedded SQLite", () => {
 
   it("rejects an unsupported database URL with a message naming the supported forms", async () => {
     await expect(openDatabase({ dataDir: tmp(), databaseUrl: "mysql://x" })).rejects.toThrow(/postgres:\/\/.*sqlite:\/\/\//);
+  });
+});
+
+describe("Postgres errors a client should retry", () => {
+  it("a transaction aborted to break a deadlock is transient (503, retry), not a server fault", async () => {
+    const pg = (await import("pg")).default;
+    const url = "postgres://postgres@127.0.0.1:5432/test";
+    const a = new pg.Client({ connectionString: url });
+    const b = new pg.Client({ connectionString: url });
+    await a.connect();
+    await b.connect();
+    const table = `deadlock_${process.pid}_${Date.now()}`;
+    try {
+      await a.query(`create table ${table} (id int primary key, v int)`);
+      await a.query(`insert into ${table} values (1, 0), (2, 0)`);
+      await a.query("begin");
+      await b.query("begin");
+      await a.query(`update ${table} set v = 1 where id = 1`);
+      await b.query(`update ${table} set v = 1 where id = 2`);
+      // Each now waits for the other's row: Postgres aborts one of them.
+      const results = await Promise.allSettled([a.query(`update ${table} set v = 2 where id = 2`), b.query(`update ${table} set v = 2 where id = 1`)]);
+      const failed = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ code: "40P01" });
+      expect(isTransientDbError(failed[0])).toBe(true);
+    } finally {
+      await a.query("rollback").catch(() => undefined);
+      await b.query("rollback").catch(() => undefined);
+      await a.query(`drop table if exists ${table}`);
+      await a.end();
+      await b.end();
+    }
   });
 });

@@ -269,8 +269,10 @@ describe("chart summaries in the database", () => {
     const rows: MetricRow[] = Array.from({ length: 3000 }, (_, s) => ({ key: s % 2 ? "odd" : "even", step: s * 7 - 500, timestamp: s, value: s === 1234 ? 0 : Math.cos(s), is_nan: s === 999 ? 1 : 0 }));
     for (let i = 0; i < rows.length; i += 1000) expect((await c.post("runs/log-batch", { run_id: run, metrics: rows.slice(i, i + 1000).map(wire) })).status).toBe(200);
     // Back to the schema before migration 008, as a database written by an older Keel.
+    // Later migrations go too: they must run after 008.
     await sql`drop table metric_tiers`.execute(t.database.db);
-    await sql`delete from keel_migration where name = '008-metric-tiers'`.execute(t.database.db);
+    await sql`drop table experiment_keys`.execute(t.database.db);
+    await sql`delete from keel_migration where name in ('008-metric-tiers', '009-experiment-keys')`.execute(t.database.db);
     const again = await openDatabase({ dataDir: t.db.dataDir, databaseUrl: t.db.databaseUrl });
     try {
       const tiers = (await again.db.selectFrom("metric_tiers").selectAll().where("run_uuid", "=", run).execute()).map(({ run_uuid: _, ...r }) => r as TierRow);

@@ -101,8 +101,8 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
     queryKey: ["keys", experimentId],
     queryFn: ({ signal }) => client.experimentKeys([experimentId], { signal }),
     staleTime: 30_000,
-    // After the first page: the first rows must not wait behind it (the distinct scan takes a while on a big
-    // experiment), and until then the page's own keys fill the columns.
+    // After the first page: nothing competes with the first rows for the server, and until then the page's
+    // own keys fill the columns.
     enabled: runsLoaded,
   });
 

@@ -1,0 +1,78 @@
+/**
+ * The experiment key catalog (table experiment_keys, migration 009): every metric, param and tag key an
+ * experiment's runs have logged, recorded in the transaction that logs them. `GET /experiments/keys` reads
+ * it instead of a distinct over every run's rows.
+ *
+ * It only grows while the experiment lives: a deleted tag, or a run purged by gc, leaves its key listed (the
+ * listing is for suggestions; a key no run has left matches nothing). Deleting the experiment removes them.
+ */
+import type SQLite from "better-sqlite3";
+import type { Kysely } from "kysely";
+import { chunk, type Dialect } from "../db/dialect.js";
+import type { DB, ExperimentKeysTable } from "../db/types.js";
+import type { KeySets } from "./store.js";
+
+export type KeyKind = ExperimentKeysTable["kind"];
+
+/** Most keys of one kind listed. */
+export const MAX_KEYS = 10_000;
+
+/**
+ * A batch's distinct keys, sorted by kind then key: Postgres writers then take the catalog's row locks in
+ * one order, so two batches of one experiment never wait on each other in a cycle.
+ */
+export function batchKeys(metrics: Iterable<{ key: string }>, params: Iterable<{ key: string }>, tags: Iterable<{ key: string }>): [KeyKind, string][] {
+  const out: [KeyKind, string][] = [];
+  for (const [kind, items] of [
+    ["metric", metrics],
+    ["param", params],
+    ["tag", tags],
+  ] as const) {
+    const keys = new Set<string>();
+    for (const i of items) keys.add(i.key);
+    for (const k of [...keys].sort()) out.push([kind, k]);
+  }
+  return out;
+}
+
+/** Records keys for the experiment of `run` (its id, or the run's uuid to look it up), inside the caller's transaction. */
+export async function recordKeys(tx: Kysely<DB>, dialect: Dialect, run: { experimentId: number } | { runId: string }, keys: [KeyKind, string][]): Promise<void> {
+  if (!keys.length) return;
+  let experimentId: number;
+  if ("experimentId" in run) experimentId = run.experimentId;
+  else {
+    const row = await tx.selectFrom("runs").select("experiment_id").where("run_uuid", "=", run.runId).executeTakeFirst();
+    if (!row) return; // the run's own writes fail on it first
+    experimentId = row.experiment_id;
+  }
+  for (const part of chunk(keys, 3, dialect.maxParams)) {
+    await tx
+      .insertInto("experiment_keys")
+      .values(part.map(([kind, key]) => ({ experiment_id: experimentId, kind, key })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+}
+
+/** The SQLite ingest path's statement (store-sqlite-fast.ts): one key for a run's experiment. */
+export function recordKeySqlite(raw: SQLite.Database): SQLite.Statement<[KeyKind, string, string]> {
+  return raw.prepare("insert into experiment_keys (experiment_id, kind, key) select experiment_id, ?, ? from runs where run_uuid = ? on conflict do nothing");
+}
+
+/** The keys of these experiments, each kind sorted by the database's collation (as the rows' own keys were). */
+export async function listKeys(db: Kysely<DB>, experimentIds: number[]): Promise<KeySets> {
+  const of = async (kind: KeyKind) => {
+    const rows = await db
+      .selectFrom("experiment_keys")
+      .select("key")
+      .distinct()
+      .where("experiment_id", "in", experimentIds)
+      .where("kind", "=", kind)
+      .orderBy("key")
+      .limit(MAX_KEYS)
+      .execute();
+    return rows.map((r) => r.key);
+  };
+  const [metrics, params, tags] = await Promise.all([of("metric"), of("param"), of("tag")]);
+  return { metrics, params, tags };
+}
