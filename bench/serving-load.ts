@@ -42,7 +42,7 @@ class Conn {
   /** Body of the last answer (kept only when asked; small answers only). */
   lastBody: Buffer | undefined;
   keepBody = false;
-  /** Bodies kept for these statuses only (the unexpected ones), so a failure can say what the server said. */
+  /** Bodies kept for these statuses only (the first of each refusal), so a failure can say what the server said. */
   keepBodyOf: ((status: number) => boolean) | undefined;
 
   private constructor(socket: Socket) {
@@ -126,7 +126,7 @@ export interface LoadResult {
   errors: number;
   /** Status codes other than 2xx, counted. */
   statuses: Record<number, number>;
-  /** The first answer's body (up to 300 characters) for each status other than 2xx and 429; "" for 0 (no answer). */
+  /** The first answer's body (up to 300 characters) for each status other than 2xx; for 0 (no answer), the error. */
   firstBodies: Record<number, string>;
   seconds: number;
   /** Latency samples in ms (every request of the measured window, up to a cap). */
@@ -137,23 +137,22 @@ export interface LoadResult {
 
 const MAX_SAMPLES = 2_000_000;
 
-/** 429 is the expected refusal under load: its bodies are not worth a copy per answer. */
-const unexpected = (status: number) => status !== 429 && (status < 200 || status >= 300);
-
-function openAll(port: number, n: number): Promise<Conn[]> {
+/** Connections that copy an answer's body only while it is the first of its status (not one copy per 429). */
+function openAll(port: number, n: number, firstBodies: Record<number, string>): Promise<Conn[]> {
+  const keep = (status: number) => (status < 200 || status >= 300) && firstBodies[status] === undefined;
   return Promise.all(
     Array.from({ length: n }, async () => {
       const c = await Conn.open(port);
-      c.keepBodyOf = unexpected;
+      c.keepBodyOf = keep;
       return c;
     }),
   );
 }
 
-/** Counts a non-2xx answer, keeping the first body of each unexpected status. */
-function countRefusal(c: Conn, status: number, statuses: Record<number, number>, firstBodies: Record<number, string>): void {
+/** Counts a non-2xx answer (0: none came, `err` says why), keeping the first body of each status. */
+function countRefusal(c: Conn, status: number, statuses: Record<number, number>, firstBodies: Record<number, string>, err?: unknown): void {
   statuses[status] = (statuses[status] ?? 0) + 1;
-  if (unexpected(status) && firstBodies[status] === undefined) firstBodies[status] = status === 0 ? "" : (c.lastBody?.toString("utf8").slice(0, 300) ?? "");
+  if (firstBodies[status] === undefined) firstBodies[status] = status === 0 ? String((err as Error | undefined)?.message ?? err) : (c.lastBody?.toString("utf8").slice(0, 300) ?? "");
 }
 
 /**
@@ -172,14 +171,14 @@ export async function closedLoop(opts: {
   /** Ends the run early once this answers true (checked before each request). */
   until?: () => boolean;
 }): Promise<LoadResult> {
-  const conns = await openAll(opts.port, opts.connections);
+  const firstBodies: Record<number, string> = {};
+  const conns = await openAll(opts.port, opts.connections, firstBodies);
   const t0 = nowMs();
   const measureFrom = t0 + opts.warmupMs;
   const stopAt = measureFrom + opts.durationMs;
   let ok = 0;
   let errors = 0;
   const statuses: Record<number, number> = {};
-  const firstBodies: Record<number, string> = {};
   const latencies: number[] = [];
   let cpu0: NodeJS.CpuUsage | undefined;
   const cpuTimer = setTimeout(() => {
@@ -221,7 +220,8 @@ export async function closedLoop(opts: {
  * that wait counts in its latency, as a real client's would). Latency runs from the scheduled arrival.
  */
 export async function openLoop(opts: { port: number; requests: Buffer[]; rate: number; connections: number; warmupMs: number; durationMs: number }): Promise<LoadResult & { late: number }> {
-  const conns = await openAll(opts.port, opts.connections);
+  const firstBodies: Record<number, string> = {};
+  const conns = await openAll(opts.port, opts.connections, firstBodies);
   const free = [...conns];
   const waiting: number[] = []; // scheduled times of arrivals with no free connection yet
   const interval = 1000 / opts.rate;
@@ -232,7 +232,6 @@ export async function openLoop(opts: { port: number; requests: Buffer[]; rate: n
   let errors = 0;
   let late = 0;
   const statuses: Record<number, number> = {};
-  const firstBodies: Record<number, string> = {};
   const latencies: number[] = [];
   let inFlight = 0;
   let i = 0;
@@ -250,17 +249,17 @@ export async function openLoop(opts: { port: number; requests: Buffer[]; rate: n
     inFlight++;
     c.send(opts.requests[i++ % opts.requests.length]).then(
       (status) => finish(c, scheduled, status),
-      () => finish(c, scheduled, 0),
+      (err: unknown) => finish(c, scheduled, 0, err),
     );
   };
-  const finish = (c: Conn, scheduled: number, status: number) => {
+  const finish = (c: Conn, scheduled: number, status: number, err?: unknown) => {
     inFlight--;
     const end = nowMs();
     if (scheduled >= measureFrom && scheduled < stopAt) {
       if (status >= 200 && status < 300) ok++;
       else {
         errors++;
-        countRefusal(c, status, statuses, firstBodies);
+        countRefusal(c, status, statuses, firstBodies, err);
       }
       if (latencies.length < MAX_SAMPLES) latencies.push(end - scheduled);
     }

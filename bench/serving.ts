@@ -91,7 +91,7 @@ async function checkRaw(port: number, raw: Buffer, what: string): Promise<void> 
 
 function describe(r: LoadResult): string {
   const lat = r.latencies;
-  return `${fmt(r.rps)} req/s, ${r.ok} ok, ${r.errors} errors${r.errors ? ` ${JSON.stringify(r.statuses)}` : ""}, p50 ${fmt(percentile(lat, 50))} ms, p99 ${fmt(percentile(lat, 99))} ms, client ${fmt(r.clientCpu / r.seconds)} cores`;
+  return `${fmt(r.rps)} req/s, ${r.ok} ok, ${r.errors} errors${r.errors ? ` ${JSON.stringify(r.statuses)} (first answers ${JSON.stringify(r.firstBodies)})` : ""}, p50 ${fmt(percentile(lat, 50))} ms, p99 ${fmt(percentile(lat, 99))} ms, client ${fmt(r.clientCpu / r.seconds)} cores`;
 }
 
 /** A closed-loop run against the server process `pid`; also its CPU per answered request (robust to other load on the machine). */

@@ -4,7 +4,7 @@
  * groups of the same batch; a request without a batch dimension runs alone, outside the queue.
  */
 import { createBatcher } from "./batcher.js";
-import { monotonicMs } from "./clock.js";
+import { monotonicMs } from "../core/clock.js";
 import type { BatchInfo, Batcher } from "./batcher-api.js";
 import type { ModelRuntime } from "./runtime.js";
 import { batchKey, concatRows, rowCount, splitRows, type Tensor } from "./tensor.js";

@@ -37,7 +37,7 @@ export interface BatcherOptions<Req, Res> extends Omit<BatcherSettings, "preferr
   rowsOf(req: Req): number;
   /** Runs one batch; must return one result per request, in the same order. */
   execute(batch: Req[]): Promise<Res[]>;
-  /** Milliseconds on the clock deadlines are given in; default monotonicMs (clock.ts). */
+  /** Milliseconds on the clock deadlines are given in; default monotonicMs (src/core/clock.ts). */
   now?: () => number;
   /** Metrics hook, called after each batch; exceptions from it are ignored. */
   onBatch?(info: BatchInfo): void;

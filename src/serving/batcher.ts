@@ -38,7 +38,7 @@ import {
   validateBatcherSettings,
 } from "./batcher-api.js";
 import { Ring } from "./batcher-ring.js";
-import { monotonicMs } from "./clock.js";
+import { monotonicMs } from "../core/clock.js";
 
 export * from "./batcher-api.js";
 

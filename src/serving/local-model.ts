@@ -4,7 +4,7 @@
  * without, each request runs on its own.
  */
 import { type BatchedRuntime, type BatchingSettings, batchedRuntime } from "./batched-runtime.js";
-import { monotonicMs } from "./clock.js";
+import { monotonicMs } from "../core/clock.js";
 import { unavailable } from "./errors.js";
 import type { InferOptions, InputPolicy, ModelMetadata, ServedModel } from "./model.js";
 import type { ModelRuntime } from "./runtime.js";

@@ -43,7 +43,7 @@ export interface InferOptions {
   /** Output names to compute and return, in this order; all of the model's outputs when absent. */
   outputs?: string[];
   requestId: string;
-  /** monotonicMs() (clock.ts) after which the answer is useless (from the Keel-Timeout-Ms header): a queued request is dropped. */
+  /** monotonicMs() (src/core/clock.ts) after which the answer is useless (from the Keel-Timeout-Ms header): a queued request is dropped. */
   deadline?: number;
   /** The request's headers (sticky routing, feature lookups, tracing). */
   headers: IncomingHttpHeaders;

@@ -1,6 +1,6 @@
 /** What every serving protocol reads from a request besides its body: id, deadline, headers. */
 import type { FastifyRequest } from "fastify";
-import { monotonicMs } from "./clock.js";
+import { monotonicMs } from "../core/clock.js";
 import { badInput } from "./errors.js";
 import type { InferOptions } from "./model.js";
 

@@ -138,11 +138,11 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
         if (update.status !== undefined) set.status = update.status;
         if (update.endTime !== undefined) set.end_time = update.endTime;
         if (update.name !== undefined) set.name = update.name;
+        // Tags, then the run's row, then the key catalog: log-batch's order, so a rename by either never
+        // waits on the other in a cycle (Postgres).
+        if (update.name !== undefined) await upsertKeyValues(tx, "tags", runId, [{ key: RUN_NAME_TAG, value: update.name }], dialect);
         if (Object.keys(set).length) await tx.updateTable("runs").set(set).where("run_uuid", "=", runId).execute();
-        if (update.name !== undefined) {
-          await upsertKeyValues(tx, "tags", runId, [{ key: RUN_NAME_TAG, value: update.name }], dialect);
-          await recordKeys(tx, dialect, { runId }, [["tag", RUN_NAME_TAG]]);
-        }
+        if (update.name !== undefined) await recordKeys(tx, dialect, { runId }, [["tag", RUN_NAME_TAG]]);
       });
       const info = await this.getRunInfo(runId);
       if (!info) throw new Error(`run ${runId} vanished during update`);

@@ -1,7 +1,7 @@
 import type SQLite from "better-sqlite3";
 import { batchKeys, type KeyKind, recordKeySqlite } from "./experiment-keys.js";
 import type { KeyValue, Metric } from "./schema.js";
-import { dedupeParams, latestPerKey, type MetricRow, paramChanged, toMetricRow } from "./metric-batch.js";
+import { byKey, dedupeParams, latestPerKey, type MetricRow, paramChanged, toMetricRow } from "./metric-batch.js";
 import { tierRows, tierUpsertSql, tierValues } from "./metric-tiers.js";
 
 /**
@@ -50,7 +50,8 @@ function statements(raw: SQLite.Database): Statements {
 /** `beforeCommit` runs inside the transaction after the rows (the commit hooks: audit). */
 export function logBatchSqlite(raw: SQLite.Database, runId: string, metrics: Metric[], params: KeyValue[], tags: KeyValue[], beforeCommit: () => void): void {
   const s = statements(raw);
-  const uniqueParams = dedupeParams(runId, params);
+  // In key order, as on Postgres (byKey): a changed param is then named the same way by both.
+  const uniqueParams = dedupeParams(runId, params).sort(byKey);
   const rows = metrics.map(toMetricRow);
   raw.transaction(() => {
     for (const p of uniqueParams) {

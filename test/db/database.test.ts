@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { isTransientDbError } from "../../src/db/dialect.js";
+import { freshDb, PG_URL } from "../helpers/app.js";
 import { createDeploymentStore } from "../../src/deployments/store-sql.js";
 
 const require = createRequire(import.meta.url);
@@ -89,10 +90,11 @@ describe("embedded SQLite", () => {
   });
 });
 
-describe("Postgres errors a client should retry", () => {
+describe.runIf(PG_URL)("Postgres errors a client should retry", () => {
   it("a transaction aborted to break a deadlock is transient (503, retry), not a server fault", async () => {
     const pg = (await import("pg")).default;
-    const url = "postgres://postgres@127.0.0.1:5432/test";
+    const fresh = await freshDb();
+    const url = fresh.databaseUrl as string;
     const a = new pg.Client({ connectionString: url });
     const b = new pg.Client({ connectionString: url });
     await a.connect();
@@ -117,6 +119,7 @@ describe("Postgres errors a client should retry", () => {
       await a.query(`drop table if exists ${table}`);
       await a.end();
       await b.end();
+      await fresh.cleanup();
     }
   });
 });

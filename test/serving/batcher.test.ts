@@ -7,7 +7,7 @@ import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type BatcherOptions, type BatchInfo, BatcherError, createBatcher } from "../../src/serving/batcher.js";
-import { monotonicMs } from "../../src/serving/clock.js";
+import { monotonicMs } from "../../src/core/clock.js";
 
 interface Req {
   id: number;

@@ -4,7 +4,8 @@ import { type Kysely, type Migration, sql } from "kysely";
  * The metric, param and tag keys each experiment's runs have logged (`GET /experiments/keys`: the runs
  * table's autocomplete and column chooser). Kept at write time, so the answer is an index range instead
  * of a distinct over every run's rows (about 200 ms on 10,000 runs, holding SQLite's thread). Filled here
- * from what was logged before.
+ * from what was logged before. Replicas sharing a Postgres database: a replica still running an older Keel
+ * after this ran logs keys the catalog misses until a newer one logs them again, so upgrade them together.
  */
 export function migration009(kind: "sqlite" | "postgres"): Migration {
   return {
