@@ -8,6 +8,8 @@ import { useClient } from "../lib/api";
 import { formatAgo, formatTime } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
 import { useDebounced } from "../lib/use-debounced";
+import { ListFooter } from "../components/list-footer";
+import { TableHead } from "../components/table-head";
 
 const PAGE = 200;
 
@@ -79,17 +81,7 @@ export function ExperimentsPage() {
       {list.isError && <ErrorBanner error={list.error} what="Cannot list experiments" />}
       <div className="table-scroll">
         <table className="table experiments-table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">ID</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last updated</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "ID", "Created", "Last updated"]} actions />
           <tbody>
             {experiments.map((e) => (
               <ExperimentRow key={e.experiment_id} experiment={e} onChanged={refresh} />
@@ -97,13 +89,7 @@ export function ExperimentsPage() {
           </tbody>
         </table>
       </div>
-      {list.isPending && <p className="muted">Loading…</p>}
-      {!list.isPending && !list.isError && experiments.length === 0 && <p className="empty">{query ? "No experiments match." : "No experiments yet."}</p>}
-      {list.hasNextPage && (
-        <button type="button" className="secondary" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
-          {list.isFetchingNextPage ? "Loading…" : "Load more"}
-        </button>
-      )}
+      <ListFooter list={list} count={experiments.length} empty={query ? "No experiments match." : "No experiments yet."} />
     </div>
   );
 }

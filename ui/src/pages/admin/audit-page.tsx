@@ -11,6 +11,7 @@ import { useClient } from "../../lib/api";
 import { formatCount, formatTime } from "../../lib/format";
 import { Link, navigate, useLocation } from "../../lib/router";
 import { paths } from "../../lib/routes";
+import { ListFooter } from "../../components/list-footer";
 
 const PAGE = 200;
 const FIELDS = ["actor", "action", "resource", "from", "to"] as const;
@@ -125,13 +126,7 @@ export default function AuditPage() {
           ))}
         </tbody>
       </table>
-      {list.isPending && <p className="muted">Loading…</p>}
-      {list.data && records.length === 0 && <p className="empty">No audit records match.</p>}
-      {list.hasNextPage && (
-        <button type="button" className="secondary" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
-          {list.isFetchingNextPage ? "Loading…" : "Load older"}
-        </button>
-      )}
+      <ListFooter list={list} count={records.length} empty="No audit records match." more="Load older" />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ErrorBanner } from "../../components/error-banner";
 import { useClient } from "../../lib/api";
+import { TableHead } from "../../components/table-head";
 
 type Kind = "experiment" | "registered_model" | "deployment";
 const KINDS: [Kind, string][] = [
@@ -130,15 +131,7 @@ function ResourceAccessCard({ resource }: { resource: string }) {
           <div className="two-col">
             <table className="table compact" aria-label="Grants">
               <caption className="caption-left">Grants</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Who</th>
-                  <th scope="col">Permission</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={["Who", "Permission"]} actions />
               <tbody>
                 {a.grants.map((g) => (
                   <tr key={`${g.principal_type}:${g.principal}`}>

@@ -6,6 +6,7 @@ import { ConfirmButton } from "../../components/confirm-button";
 import { ErrorBanner } from "../../components/error-banner";
 import { useAuth, useClient } from "../../lib/api";
 import { formatAgo, formatTime } from "../../lib/format";
+import { TableHead } from "../../components/table-head";
 
 const EXPIRY = [
   ["7d", "7 days"],
@@ -71,19 +72,7 @@ export function TokensPanel() {
       {tokens.data && list.length === 0 && <p className="muted">You have no tokens.</p>}
       {list.length > 0 && (
         <table className="table compact" data-testid="tokens-table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Starts with</th>
-              <th scope="col">Created</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Starts with", "Created", "Expires", "Last used", "Status"]} actions />
           <tbody>
             {list.map((t) => (
               <tr key={t.id} data-token={t.name} className={status(t) === "active" ? undefined : "deleted"}>

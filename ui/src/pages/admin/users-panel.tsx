@@ -6,6 +6,7 @@ import { ConfirmButton } from "../../components/confirm-button";
 import { ErrorBanner } from "../../components/error-banner";
 import { useClient } from "../../lib/api";
 import { formatTime } from "../../lib/format";
+import { TableHead } from "../../components/table-head";
 
 export function UsersPanel({ me }: { me: string }) {
   const client = useClient();
@@ -17,16 +18,7 @@ export function UsersPanel({ me }: { me: string }) {
       {users.isError && <ErrorBanner error={users.error} what="Cannot list users" />}
       {users.data && (
         <table className="table compact" data-testid="users-table">
-          <thead>
-            <tr>
-              <th scope="col">Username</th>
-              <th scope="col">Role</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Username", "Role", "Created"]} actions />
           <tbody>
             {[...users.data]
               .sort((a, b) => a.username.localeCompare(b.username))

@@ -7,6 +7,7 @@ import { ErrorBanner } from "../../components/error-banner";
 import { useClient } from "../../lib/api";
 import { Link } from "../../lib/router";
 import { paths } from "../../lib/routes";
+import { TableHead } from "../../components/table-head";
 
 export function AliasesCard({ model, aliases, versions, onChanged }: { model: string; aliases: ModelAlias[]; versions: ModelVersion[]; onChanged(): void }) {
   const client = useClient();
@@ -34,15 +35,7 @@ export function AliasesCard({ model, aliases, versions, onChanged }: { model: st
         <p className="muted">No aliases. An alias (e.g. “champion”) names a version; deployments and clients can follow it as it moves.</p>
       ) : (
         <table className="table compact" data-testid="aliases-table">
-          <thead>
-            <tr>
-              <th scope="col">Alias</th>
-              <th scope="col">Version</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Alias", "Version"]} actions />
           <tbody>
             {aliases.map((a) => (
               <tr key={a.alias} data-alias={a.alias}>

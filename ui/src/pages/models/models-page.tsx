@@ -8,6 +8,7 @@ import { formatAgo, formatTime } from "../../lib/format";
 import { Link, navigate, useLocation } from "../../lib/router";
 import { paths } from "../../lib/routes";
 import { useDebounced } from "../../lib/use-debounced";
+import { ListFooter } from "../../components/list-footer";
 
 const PAGE = 100;
 
@@ -88,13 +89,7 @@ export default function ModelsPage() {
           </tbody>
         </table>
       </div>
-      {list.isPending && <p className="muted">Loading…</p>}
-      {!list.isPending && !list.isError && models.length === 0 && <p className="empty">{query ? "No models match." : "No registered models yet."}</p>}
-      {list.hasNextPage && (
-        <button type="button" className="secondary" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
-          {list.isFetchingNextPage ? "Loading…" : "Load more"}
-        </button>
-      )}
+      <ListFooter list={list} count={models.length} empty={query ? "No models match." : "No registered models yet."} />
     </div>
   );
 }
