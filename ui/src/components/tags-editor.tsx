@@ -7,6 +7,7 @@ import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, useId, useState } from "react";
 import { ConfirmButton } from "./confirm-button";
 import { ErrorBanner } from "./error-banner";
+import { TableHead } from "./table-head";
 
 export function TagsEditor({ label, tags, onSet, onDelete }: { label: string; tags: Tag[]; onSet(key: string, value: string): Promise<unknown>; onDelete(key: string): Promise<unknown> }) {
   const id = useId();
@@ -31,15 +32,7 @@ export function TagsEditor({ label, tags, onSet, onDelete }: { label: string; ta
         <p className="muted">No tags.</p>
       ) : (
         <table className="table compact kv" aria-label={label}>
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Value</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Key", "Value"]} actions />
           <tbody>
             {sorted.map((t) => (
               <tr key={t.key}>
