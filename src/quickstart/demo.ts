@@ -15,6 +15,7 @@ import type { KeelClient } from "../sdk/client.js";
 import type { Deployment, KeyValue, ModelVersion, WireMetric, WireRun } from "../sdk/types.js";
 import { IRIS_CLASSES, IRIS_FEATURES, datasetDigest, parseIris, readIrisCsv } from "./iris.js";
 import { argmax, predictProba, softmaxRegressionOnnx, type TrainResult, trainSoftmaxRegression } from "./train.js";
+import { userInfo } from "node:os";
 
 export const QUICKSTART = {
   experiment: "quickstart-iris",
@@ -143,6 +144,15 @@ async function findFinishedRun(client: KeelClient, experimentId: string, sha: st
   return undefined;
 }
 
+/** The OS account's name; "keel" where the OS has none for this process (some containers). */
+function osUser(): string {
+  try {
+    return userInfo().username || "keel";
+  } catch {
+    return process.env.USER || "keel";
+  }
+}
+
 async function logRun(client: KeelClient, experimentId: string, training: TrainResult, onnx: Uint8Array, sha: string, csvText: string, runName: string): Promise<WireRun> {
   const o = training.options;
   const started = Date.now();
@@ -150,6 +160,8 @@ async function logRun(client: KeelClient, experimentId: string, training: TrainR
     runName,
     startTime: started,
     tags: [
+      // Who ran it, as MLflow's client records (its fluent API tags the OS user).
+      { key: "mlflow.user", value: osUser() },
       { key: "mlflow.source.name", value: "keel quickstart" },
       { key: "mlflow.source.type", value: "LOCAL" },
       { key: "mlflow.note.content", value: "Multinomial logistic regression on Fisher's Iris, trained in TypeScript by `keel quickstart`." },

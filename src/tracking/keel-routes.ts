@@ -1,11 +1,27 @@
 import type { FastifyInstance } from "fastify";
 import { invalidParam } from "../core/errors.js";
+import { type Message, missing, preview, stringList } from "../core/validate.js";
 import { CompareRequest, CompareResponse, ErrorResponse, KeysQuery, KeysResponse } from "./keel-schema.js";
 import { wireValue } from "./schema.js";
 import type { TrackingService } from "./service.js";
 
 /** The most points a full-resolution comparison returns (about 100 bytes of JSON each). */
 export const FULL_RESOLUTION_MAX_POINTS = 5_000_000;
+
+const MAX_KEY_EXPERIMENTS = 100;
+
+/** `experiment_ids` of a GET: the parameter repeated, each value an experiment ID. */
+function experimentIdsParam(query: Message): string[] {
+  const ids = stringList(query, "experiment_ids");
+  if (!ids.length) throw missing("experiment_ids");
+  if (ids.length > MAX_KEY_EXPERIMENTS) throw invalidParam(`At most ${MAX_KEY_EXPERIMENTS} experiment_ids per request; got ${ids.length}.`);
+  for (const id of ids) {
+    if (!/^\d{1,15}$/.test(id)) {
+      throw invalidParam(`Invalid experiment_ids value ${preview(id)}: an experiment ID is a number. For several experiments repeat the parameter: ?experiment_ids=1&experiment_ids=2.`);
+    }
+  }
+  return ids;
+}
 
 /** Keel's tracking extensions: chart-ready comparisons and key lists for filter autocomplete. */
 export async function registerKeelTrackingRoutes(app: FastifyInstance, svc: TrackingService): Promise<void> {
@@ -49,7 +65,7 @@ export async function registerKeelTrackingRoutes(app: FastifyInstance, svc: Trac
     },
   );
 
-  app.get<{ Querystring: { experiment_ids: string | string[] } }>(
+  app.get<{ Querystring: Message }>(
     "/experiments/keys",
     {
       schema: {
@@ -59,9 +75,6 @@ export async function registerKeelTrackingRoutes(app: FastifyInstance, svc: Trac
         response: { 200: KeysResponse, 400: ErrorResponse, 404: ErrorResponse },
       },
     },
-    async (req) => {
-      const ids = Array.isArray(req.query.experiment_ids) ? req.query.experiment_ids : [req.query.experiment_ids];
-      return svc.distinctKeys(ids);
-    },
+    async (req) => svc.distinctKeys(experimentIdsParam(req.query)),
   );
 }

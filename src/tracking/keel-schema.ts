@@ -27,12 +27,12 @@ export const CompareResponse = Type.Object({
   ),
 });
 
-export const KeysQuery = Type.Object(
-  {
-    experiment_ids: Type.Union([Type.String({ pattern: "^\\d{1,15}$" }), Type.Array(Type.String({ pattern: "^\\d{1,15}$" }), { minItems: 1, maxItems: 100 })]),
-  },
-  { additionalProperties: false },
-);
+/** Checked by the route itself (experimentIdsParam), whose messages say how to fix a bad list; this is the documentation. */
+export const KeysQuery = Type.Object({
+  experiment_ids: Type.Optional(
+    Type.Union([Type.String(), Type.Array(Type.String())], { description: "Experiment IDs, the parameter repeated for each (at most 100): ?experiment_ids=1&experiment_ids=2" }),
+  ),
+});
 export const KeysResponse = Type.Object({
   metrics: Type.Array(Type.String()),
   params: Type.Array(Type.String()),

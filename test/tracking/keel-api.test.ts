@@ -89,7 +89,20 @@ describe("GET /api/keel/v1/experiments/keys", () => {
 
   it("404s for an unknown experiment and 400s for a malformed id", async () => {
     expect((await c.get("/api/keel/v1/experiments/keys", { experiment_ids: "987654" })).status).toBe(404);
-    expect((await c.get("/api/keel/v1/experiments/keys", { experiment_ids: "abc" })).status).toBe(400);
-    expect((await c.get("/api/keel/v1/experiments/keys")).status).toBe(400);
+    for (const bad of ["abc", "1,2", "-1", ""]) {
+      const r = await c.get("/api/keel/v1/experiments/keys", { experiment_ids: bad });
+      expect(r.status, bad).toBe(400);
+      expect(r.body.message, bad).toMatch(/experiment_ids/);
+    }
+    // A comma list is the likely mistake: the message shows the form that works.
+    expect((await c.get("/api/keel/v1/experiments/keys", { experiment_ids: "1,2" })).body.message).toContain("?experiment_ids=1&experiment_ids=2");
+    const none = await c.get("/api/keel/v1/experiments/keys");
+    expect(none.status).toBe(400);
+    expect(none.body.message).toContain("Missing value for required parameter 'experiment_ids'");
+    const many = await c.get("/api/keel/v1/experiments/keys", { experiment_ids: Array.from({ length: 101 }, (_, i) => String(i + 1)) });
+    expect(many.status).toBe(400);
+    expect(many.body.message).toBe("At most 100 experiment_ids per request; got 101.");
+    // Other parameters (a cache-buster) are ignored, as the MLflow API's GETs ignore them.
+    expect((await c.get("/api/keel/v1/experiments/keys", { experiment_ids: exp, _: "123" })).status).toBe(200);
   });
 });

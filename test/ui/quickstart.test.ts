@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
+import type { Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUICKSTART } from "../../src/quickstart/demo.js";
 import { screenshot, suitePage } from "../helpers/browser.js";
@@ -101,19 +101,46 @@ describe("after `keel quickstart`", () => {
     await page.getByRole("link", { name: QUICKSTART.experiment }).click();
     await page.locator("[data-run-id]").first().waitFor();
     expect(await page.locator("[data-run-id]").count()).toBe(3);
+    // Whole run names and metric names: the columns fit them (text overflowing its cell is cut with "…").
+    const cut = async (selector: string) => page.locator(selector).evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
+    await expect.poll(() => cut("[data-run-id] .name-cell")).toEqual([]);
+    expect(await page.locator('.grid-head [data-col^="metric:"]').count()).toBeGreaterThan(0);
+    expect(await cut('.grid-head [data-col^="metric:"] .head-label')).toEqual([]);
+    // Who ran it, as an MLflow client records it.
+    expect(((await page.locator('[data-run-id] [data-col="attr:user_id"]').allTextContents()) as string[]).every((u) => u.length > 0)).toBe(true);
   });
 
   it("compares the quickstart's runs: their losses overlaid, the learning rate the param that differs", async () => {
     for (const name of [QUICKSTART.runName, `${QUICKSTART.runName}-lr-0.05`, `${QUICKSTART.runName}-lr-0.1`]) {
       await page.getByRole("checkbox", { name: `Select run ${name}`, exact: true }).check();
     }
+    // Every chart asks for its data once, for all three runs (not again as each run's details arrive).
+    const asked: string[][] = [];
+    const onRequest = (r: Request) => {
+      if (r.method() === "POST" && r.url().endsWith("/api/keel/v1/runs/compare")) asked.push((r.postDataJSON() as { run_ids: string[] }).run_ids);
+    };
+    page.on("request", onRequest);
     await page.getByRole("link", { name: "Compare 3 runs" }).click();
     await page.getByRole("heading", { name: "Compare 3 runs" }).waitFor();
     const loss = page.locator('[data-metric="train_loss"]');
     await loss.locator("canvas").first().waitFor();
     expect(await loss.getByTestId("chart-caption").textContent()).toBe("603 of 603 points");
+    const charts = await page.locator("[data-metric]").count();
+    await expect.poll(() => page.locator("[data-metric] canvas").count()).toBeGreaterThanOrEqual(charts);
+    page.off("request", onRequest);
+    expect(asked.map((ids) => ids.length)).toEqual(Array(charts).fill(3));
     const lr = page.getByTestId("diff-table").locator("tr", { has: page.getByRole("rowheader", { name: /learning_rate$/ }) });
     expect(await lr.getAttribute("data-differs")).toBe("true");
+    // Parallel coordinates: the runs at an axis' minimum or maximum draw inside its ends, not along them.
+    const pc = page.getByTestId("parallel-coords");
+    await pc.locator(".pc-line").first().waitFor({ state: "attached" }); // a level line has no height: "hidden" to playwright
+    const ends = await pc.locator(".pc-axis line").first().evaluate((l) => [Number(l.getAttribute("y1")), Number(l.getAttribute("y2"))]);
+    const ys = (await pc.locator(".pc-line").evaluateAll((ps) => ps.map((p) => p.getAttribute("d") ?? ""))).flatMap((d) => [...d.matchAll(/[ML][\d.]+,([\d.]+)/g)].map((m) => Number(m[1])));
+    expect(ys.length).toBeGreaterThanOrEqual(6);
+    for (const y of ys) {
+      expect(y).toBeGreaterThan(Math.min(...ends) + 5);
+      expect(y).toBeLessThan(Math.max(...ends) - 5);
+    }
     await screenshot(page, "quickstart-compare");
   });
 });

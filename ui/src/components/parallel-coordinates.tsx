@@ -14,6 +14,8 @@ const BOTTOM = 28;
 const MIN_GAP = 150;
 const MAX_GAP = 320;
 const SIDE = 70;
+/** Values sit this far inside an axis' ends: a run at the minimum or maximum of both axes would otherwise draw along the ends and read as a frame. */
+const INSET = 12;
 
 /** The element's width, followed as it resizes. */
 function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
@@ -44,7 +46,7 @@ export function ParallelCoordinates({ runs, params, metric }: { runs: PcRun[]; p
   const gap = Math.max(MIN_GAP, Math.min(MAX_GAP, (room - SIDE * 2) / (axes.length - 1)));
   const width = SIDE * 2 + (axes.length - 1) * gap;
   const xOf = (i: number) => SIDE + i * gap;
-  const yOf = (p: number) => TOP + (1 - p) * (H - TOP - BOTTOM);
+  const yOf = (p: number) => TOP + INSET + (1 - p) * (H - TOP - BOTTOM - 2 * INSET);
   const metricAxis = axes.find((a) => a.kind === "metric");
   const lines = runs.map((r) => {
     const points = axes.map((a, i) => {
@@ -84,10 +86,10 @@ export function ParallelCoordinates({ runs, params, metric }: { runs: PcRun[]; p
             </text>
             {a.numeric ? (
               <>
-                <text x={xOf(i) - 6} y={TOP + 4} textAnchor="end" className="pc-tick">
+                <text x={xOf(i) - 6} y={yOf(1) + 4} textAnchor="end" className="pc-tick">
                   {formatNumber(a.max)}
                 </text>
-                <text x={xOf(i) - 6} y={H - BOTTOM + 4} textAnchor="end" className="pc-tick">
+                <text x={xOf(i) - 6} y={yOf(0) + 4} textAnchor="end" className="pc-tick">
                   {formatNumber(a.min)}
                 </text>
               </>

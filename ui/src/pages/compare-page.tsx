@@ -15,6 +15,8 @@ import { formatNumber } from "../lib/format";
 import { type PcRun, varyingParams } from "../lib/parallel-coords";
 import { Link, navigate, useLocation } from "../lib/router";
 
+const NO_RUNS: WireRun[] = [];
+
 const MAX_RUNS = 100;
 const DEFAULT_POINTS = 1000;
 
@@ -50,8 +52,11 @@ export default function ComparePage() {
   const failed = results.find((r) => r.isError);
   const ready = results.every((r) => !r.isPending);
   const loadedKey = loaded.map((r) => r.info.run_id).join(",");
-  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the loaded runs' ids, so the refs (and charts) stay put across renders
-  const runs = useMemo(() => loaded, [loadedKey]);
+  // Once every run has answered: charts built as each one arrived would ask the server again for each (1 run,
+  // then 2, then 3), cancelling the earlier requests. Keyed by the loaded runs' ids, so the refs (and charts)
+  // stay put across renders.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: loaded is keyed by loadedKey
+  const runs = useMemo(() => (ready ? loaded : NO_RUNS), [loadedKey, ready]);
   const refs = useMemo<RunRef[]>(() => runs.map((r, i) => ({ id: r.info.run_id, name: r.info.run_name || r.info.run_id, color: runColor(i), start: r.info.start_time })), [runs]);
   const metricKeys = useMemo(() => [...new Set(runs.flatMap((r) => (r.data.metrics ?? []).map((m) => m.key)))].sort(), [runs]);
   const chosen = q.has("metric") ? q.getAll("metric").filter((m) => metricKeys.includes(m)) : metricKeys.slice(0, 6);

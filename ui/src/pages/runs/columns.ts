@@ -5,6 +5,7 @@
 import type { WireRun } from "@keel/sdk";
 import { metricNumber } from "@keel/sdk";
 import { formatDuration, formatNumber, formatTime } from "../../lib/format";
+import { fitWidth } from "../../lib/text-width";
 
 export type ColumnKind = "attr" | "metric" | "param" | "tag";
 
@@ -95,6 +96,19 @@ export function parseColumnId(id: string): { kind: ColumnKind; key: string } | u
   return undefined;
 }
 
+/** Header room besides the key: the cell's and the sort button's padding, the kind badge and the sort arrow. */
+const HEADER_CHROME = 64;
+const widths = new Map<string, number>();
+/** Wide enough for the key in the header (a metric named train_accuracy is not cut to "train_ac…"), up to 260 px. */
+function keyColumnWidth(key: string, min: number): number {
+  let w = widths.get(key);
+  if (w === undefined) {
+    w = fitWidth([key], HEADER_CHROME, 0, 260, 600);
+    widths.set(key, w);
+  }
+  return Math.max(min, w);
+}
+
 export function column(id: string): Column | undefined {
   const p = parseColumnId(id);
   if (!p) return undefined;
@@ -107,7 +121,7 @@ export function column(id: string): Column | undefined {
     kind: p.kind,
     key: p.key,
     label: p.key,
-    width: p.kind === "metric" ? 120 : 130,
+    width: keyColumnWidth(p.key, p.kind === "metric" ? 120 : 130),
     orderBy: `${KIND_PREFIX[p.kind]}.${quoteKey(p.key)}`,
     numeric: p.kind === "metric",
   };

@@ -9,14 +9,19 @@
  */
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { formatCount } from "../../lib/format";
+import { fitWidth } from "../../lib/text-width";
 import { Link } from "../../lib/router";
 import { type Column, cellText, type RunRow } from "./columns";
 
 export const ROW_HEIGHT = 32;
 const HEADER_HEIGHT = 36;
 const SELECT_WIDTH = 40;
+/** The pinned name column: as wide as the longest run name (of the first rows), within these bounds. */
 const NAME_WIDTH = 240;
-const PINNED = SELECT_WIDTH + NAME_WIDTH;
+const MAX_NAME_WIDTH = 420;
+/** The name cell besides the name: its padding and the status dot. */
+const NAME_CHROME = 40;
+const NAMES_MEASURED = 2000;
 /** Rows are added and dropped this many at a time, with as many again kept above and below the view. */
 const ROW_CHUNK = 12;
 /** Columns, likewise: added and dropped this many at a time, with as many again kept on each side. */
@@ -68,7 +73,16 @@ export function RunsGrid(props: RunsGridProps) {
     for (const c of columns) o.push(o[o.length - 1] + c.width);
     return o;
   }, [columns]);
-  const totalWidth = PINNED + offsets[offsets.length - 1];
+  const nameWidth = useMemo(() => {
+    const names: string[] = [];
+    for (const i of items) {
+      if (i.kind === "run") names.push(i.row.name);
+      if (names.length >= NAMES_MEASURED) break;
+    }
+    return fitWidth(names, NAME_CHROME, NAME_WIDTH, MAX_NAME_WIDTH);
+  }, [items]);
+  const pinned = SELECT_WIDTH + nameWidth;
+  const totalWidth = pinned + offsets[offsets.length - 1];
   const [range, setRange] = useState<Range>({ r0: 0, r1: 3 * ROW_CHUNK, c0: 0, c1: Math.min(columns.length, 12) });
 
   const measure = useCallback(() => {
@@ -79,11 +93,11 @@ export function RunsGrid(props: RunsGridProps) {
     const r0 = Math.max(0, (Math.floor(first / ROW_CHUNK) - 1) * ROW_CHUNK);
     const r1 = Math.min(items.length, (Math.ceil(last / ROW_CHUNK) + 1) * ROW_CHUNK);
     const firstCol = columnAt(offsets, el.scrollLeft);
-    const lastCol = columnAt(offsets, el.scrollLeft + Math.max(0, el.clientWidth - PINNED));
+    const lastCol = columnAt(offsets, el.scrollLeft + Math.max(0, el.clientWidth - pinned));
     const c0 = Math.max(0, (Math.floor(firstCol / COLUMN_CHUNK) - 1) * COLUMN_CHUNK);
     const c1 = Math.min(columns.length, (Math.floor(lastCol / COLUMN_CHUNK) + 2) * COLUMN_CHUNK);
     setRange((p) => (p.r0 === r0 && p.r1 === r1 && p.c0 === c0 && p.c1 === c1 ? p : { r0, r1, c0, c1 }));
-  }, [items.length, columns.length, offsets]);
+  }, [items.length, columns.length, offsets, pinned]);
 
   useLayoutEffect(measure, [measure]);
   useEffect(() => {
@@ -160,6 +174,7 @@ export function RunsGrid(props: RunsGridProps) {
       // Focusable so arrow keys and Page Up/Down scroll it.
       tabIndex={0}
       data-testid="runs-grid"
+      style={{ "--name-width": `${nameWidth}px` } as React.CSSProperties}
     >
       <div className="grid-canvas" style={{ height: HEADER_HEIGHT + items.length * ROW_HEIGHT, width: totalWidth }}>
         <div className="grid-head" role="row" aria-rowindex={1} style={{ width: totalWidth, height: HEADER_HEIGHT }}>
