@@ -54,8 +54,6 @@ export async function runDemo(client: KeelClient, log: Log = () => {}): Promise<
   const data = parseIris(csv.text);
   const training = trainSoftmaxRegression(data);
   const o = training.options;
-  const onnx = softmaxRegressionOnnx(training.model, { docString: `Softmax regression on Fisher's Iris; classes: ${IRIS_CLASSES.join(", ")}` });
-  const sha = createHash("sha256").update(onnx).digest("hex");
   log(
     `Trained softmax regression on Iris (${training.train.size} train / ${training.test.size} test rows, lr=${o.learningRate}, epochs=${o.epochs}, seed=${o.seed}): ` +
       `test accuracy ${training.test.accuracy.toFixed(4)}, test log loss ${training.test.logLoss.toFixed(4)}`,
@@ -67,16 +65,11 @@ export async function runDemo(client: KeelClient, log: Log = () => {}): Promise<
   const logged: string[] = [];
   for (const learningRate of QUICKSTART.comparisonLearningRates) {
     const t = trainSoftmaxRegression(data, { learningRate });
-    const model = softmaxRegressionOnnx(t.model, { docString: `Softmax regression on Fisher's Iris, lr=${learningRate}; classes: ${IRIS_CLASSES.join(", ")}` });
-    const digest = createHash("sha256").update(model).digest("hex");
-    if (await findFinishedRun(client, experimentId, digest)) continue;
-    await logRun(client, experimentId, t, model, digest, csv.text, `${QUICKSTART.runName}-lr-${learningRate}`);
-    logged.push(`lr=${learningRate}: test accuracy ${t.test.accuracy.toFixed(4)}`);
+    const { created } = await findOrLogRun(client, experimentId, t, exported(t, `, lr=${learningRate}`), csv.text, `${QUICKSTART.runName}-lr-${learningRate}`);
+    if (created) logged.push(`lr=${learningRate}: test accuracy ${t.test.accuracy.toFixed(4)}`);
   }
   if (logged.length) log(`Logged ${logged.length} runs with smaller learning rates to compare with (${logged.join("; ")})`);
-  let run = await findFinishedRun(client, experimentId, sha);
-  const newRun = !run;
-  if (!run) run = await logRun(client, experimentId, training, onnx, sha, csv.text, QUICKSTART.runName);
+  const { run, created: newRun } = await findOrLogRun(client, experimentId, training, exported(training), csv.text, QUICKSTART.runName);
   const runId = run.info.run_id;
   log(newRun ? `Logged run ${runId} in experiment '${QUICKSTART.experiment}' (${experimentId})` : `Reusing run ${runId} from an earlier quickstart (same model)`);
 
@@ -135,6 +128,26 @@ export async function runDemo(client: KeelClient, log: Log = () => {}): Promise<
     oip,
     invocations,
   };
+}
+
+/** The trained model as ONNX, and its SHA-256 (the run's tag that finds it again on a rerun). `note` goes in its doc string. */
+function exported(t: TrainResult, note = ""): { onnx: Uint8Array; sha: string } {
+  const onnx = softmaxRegressionOnnx(t.model, { docString: `Softmax regression on Fisher's Iris${note}; classes: ${IRIS_CLASSES.join(", ")}` });
+  return { onnx, sha: createHash("sha256").update(onnx).digest("hex") };
+}
+
+/** The finished run of this exact model from an earlier quickstart, or a new one logged now. */
+async function findOrLogRun(
+  client: KeelClient,
+  experimentId: string,
+  t: TrainResult,
+  m: { onnx: Uint8Array; sha: string },
+  csvText: string,
+  runName: string,
+): Promise<{ run: WireRun; created: boolean }> {
+  const found = await findFinishedRun(client, experimentId, m.sha);
+  if (found) return { run: found, created: false };
+  return { run: await logRun(client, experimentId, t, m.onnx, m.sha, csvText, runName), created: true };
 }
 
 async function findFinishedRun(client: KeelClient, experimentId: string, sha: string): Promise<WireRun | undefined> {

@@ -7,7 +7,7 @@
  * listing is for suggestions; a key no run has left matches nothing). Deleting the experiment removes them.
  */
 import type SQLite from "better-sqlite3";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { chunk, type Dialect } from "../db/dialect.js";
 import type { DB, ExperimentKeysTable } from "../db/types.js";
 import type { KeySets } from "./store.js";
@@ -35,22 +35,16 @@ export function batchKeys(metrics: Iterable<{ key: string }>, params: Iterable<{
   return out;
 }
 
-/** Records keys for the experiment of `run` (its id, or the run's uuid to look it up), inside the caller's transaction. */
-export async function recordKeys(tx: Kysely<DB>, dialect: Dialect, run: { experimentId: number } | { runId: string }, keys: [KeyKind, string][]): Promise<void> {
-  if (!keys.length) return;
-  let experimentId: number;
-  if ("experimentId" in run) experimentId = run.experimentId;
-  else {
-    const row = await tx.selectFrom("runs").select("experiment_id").where("run_uuid", "=", run.runId).executeTakeFirst();
-    if (!row) return; // the run's own writes fail on it first
-    experimentId = row.experiment_id;
-  }
-  for (const part of chunk(keys, 3, dialect.maxParams)) {
-    await tx
-      .insertInto("experiment_keys")
-      .values(part.map(([kind, key]) => ({ experiment_id: experimentId, kind, key })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+/**
+ * Records keys for the experiment of run `runId` (written earlier in the same transaction, or before), in
+ * one statement per chunk that finds the experiment itself.
+ */
+export async function recordKeys(tx: Kysely<DB>, dialect: Dialect, runId: string, keys: [KeyKind, string][]): Promise<void> {
+  // VALUES names its columns column1, column2 on both databases.
+  for (const part of chunk(keys, 2, dialect.maxParams - 1)) {
+    await sql`insert into experiment_keys (experiment_id, kind, key)
+      select r.experiment_id, v.column1, v.column2 from runs r, (values ${sql.join(part.map(([kind, key]) => sql`(${kind}, ${key})`))}) as v
+      where r.run_uuid = ${runId} on conflict do nothing`.execute(tx);
   }
 }
 

@@ -24,7 +24,7 @@ export function isNewer(a: MetricRow, b: MetricRow): boolean {
   return a.value > b.value;
 }
 
-/** The newest row per key within one batch. */
+/** The newest row per key within one batch, keys in the order they first appear. */
 export function latestPerKey(rows: MetricRow[]): MetricRow[] {
   const best = new Map<string, MetricRow>();
   for (const r of rows) {

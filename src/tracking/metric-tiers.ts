@@ -10,7 +10,7 @@
  * Only points actually inserted are merged (a re-sent duplicate is not), so the counts are exact.
  */
 import type { MetricTiersTable } from "../db/types.js";
-import type { MetricRow } from "./metric-batch.js";
+import { byKey, type MetricRow } from "./metric-batch.js";
 import type { MetricSeries } from "./store.js";
 
 /**
@@ -185,7 +185,7 @@ export class TierBuilder {
 
   /** Ordered by key, tier, bucket: concurrent writers then lock rows in one order and cannot deadlock. */
   finish(): TierRow[] {
-    return [...this.rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.tier - b.tier || a.bucket - b.bucket));
+    return [...this.rows.values()].sort((a, b) => byKey(a, b) || a.tier - b.tier || a.bucket - b.bucket);
   }
 }
 

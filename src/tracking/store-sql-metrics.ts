@@ -38,9 +38,9 @@ export async function logBatchKysely(
         uniqueParams.map((p) => p.key),
       )
       .execute();
-    const byKey = new Map(stored.map((r) => [r.key, r.value]));
+    const storedValues = new Map(stored.map((r) => [r.key, r.value]));
     for (const p of uniqueParams) {
-      const existing = byKey.get(p.key);
+      const existing = storedValues.get(p.key);
       if (existing !== undefined && existing !== p.value) throw paramChanged(runId, p.key, existing, p.value);
     }
   }
@@ -51,7 +51,7 @@ export async function logBatchKysely(
   }
   if (metrics.length) await logMetricRows(tx, dialect, runId, metrics);
   // Last, just before the commit: the catalog's rows are shared by the experiment's runs, so held briefly.
-  await recordKeys(tx, dialect, { runId }, batchKeys(metrics, uniqueParams, tags));
+  await recordKeys(tx, dialect, runId, batchKeys(metrics, uniqueParams, tags));
 }
 
 async function logMetricRows(tx: Kysely<DB>, dialect: Dialect, runId: string, metrics: Metric[]): Promise<void> {
@@ -70,11 +70,9 @@ async function logMetricRows(tx: Kysely<DB>, dialect: Dialect, runId: string, me
       .execute();
     for (const r of back) inserted.push(r);
   }
-  const tiers = tierRows(inserted).sort((a, b) => byKey(a, b) || a.tier - b.tier || a.bucket - b.bucket);
-  await upsertTiers(tx, dialect.kind === "postgres", runId, tiers);
-  const latest = latestPerKey(rows)
-    .sort(byKey)
-    .map((r) => ({ run_uuid: runId, ...r }));
+  // tierRows come in key, tier, bucket order, and latestPerKey keeps the rows' (key) order: both lock in one order.
+  await upsertTiers(tx, dialect.kind === "postgres", runId, tierRows(inserted));
+  const latest = latestPerKey(rows).map((r) => ({ run_uuid: runId, ...r }));
   for (const part of chunk(latest, 6, dialect.maxParams)) {
     await tx
       .insertInto("latest_metrics")

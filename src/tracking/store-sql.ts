@@ -116,7 +116,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
           })
           .execute();
         await upsertKeyValues(tx, "tags", run.runId, run.tags, dialect);
-        await recordKeys(tx, dialect, { experimentId: Number(run.experimentId) }, batchKeys([], [], run.tags));
+        await recordKeys(tx, dialect, run.runId, batchKeys([], [], run.tags));
       });
       const created = await this.getRun(run.runId);
       if (!created) throw new Error(`run ${run.runId} vanished after insert`);
@@ -142,7 +142,7 @@ export function createSqlTrackingStore(database: Database): TrackingStore {
         // waits on the other in a cycle (Postgres).
         if (update.name !== undefined) await upsertKeyValues(tx, "tags", runId, [{ key: RUN_NAME_TAG, value: update.name }], dialect);
         if (Object.keys(set).length) await tx.updateTable("runs").set(set).where("run_uuid", "=", runId).execute();
-        if (update.name !== undefined) await recordKeys(tx, dialect, { runId }, [["tag", RUN_NAME_TAG]]);
+        if (update.name !== undefined) await recordKeys(tx, dialect, runId, [["tag", RUN_NAME_TAG]]);
       });
       const info = await this.getRunInfo(runId);
       if (!info) throw new Error(`run ${runId} vanished during update`);
