@@ -8,7 +8,13 @@ import { isLazyPage, pageModules } from "./lib/page-modules";
 import { route } from "./lib/routes";
 
 const r = route(window.location.pathname);
-if (isLazyPage(r.page)) void pageModules[r.page]().catch(() => undefined);
+/** A deep link's page code is in (at once for pages in the main bundle; a failure shows on the page itself). */
+export const deepLinkPageLoaded: Promise<void> = isLazyPage(r.page)
+  ? pageModules[r.page]().then(
+      () => undefined,
+      () => undefined,
+    )
+  : Promise.resolve();
 if (r.page === "run") {
   const { runId } = r;
   startEarly(`run:${runId}`, () => auth.get().client.getRun(runId));

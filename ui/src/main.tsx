@@ -1,12 +1,10 @@
 // First: starts a deep link's code and data loading while the rest of the app is evaluated.
-import "./boot";
+import { deepLinkPageLoaded } from "./boot";
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./app";
 import { auth, isUnauthenticated } from "./lib/api";
-import { isLazyPage, pageModules } from "./lib/page-modules";
-import { route } from "./lib/routes";
 import "./styles.css";
 
 const queryClient = new QueryClient({
@@ -33,13 +31,7 @@ const queryClient = new QueryClient({
 // A deep link to a page whose code loads on demand: render once that code is in, so the first render is the
 // page itself, not "Loading…" and a second render (its chunk imports this bundle, so it cannot be evaluated
 // before this module finishes; boot.ts has already fetched it).
-const first = route(window.location.pathname).page;
-const pageReady = isLazyPage(first) ? pageModules[first]().then(
-  () => undefined,
-  () => undefined,
-) : Promise.resolve();
-
-void pageReady.then(() =>
+void deepLinkPageLoaded.then(() =>
   createRoot(document.getElementById("root")!).render(
     <StrictMode>
       <QueryClientProvider client={queryClient}>

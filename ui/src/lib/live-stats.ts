@@ -32,12 +32,12 @@ export function addHistograms(a: HistogramSnapshot, b: HistogramSnapshot): Histo
  */
 export function totals(stats: DeploymentStats, variant?: string): Totals {
   const chosen: VariantStats[] = stats.variants.filter((v) => variant === undefined || v.name === variant);
-  const before = variant === undefined && stats.refused ? stats.refused.invalid + stats.refused.overloaded + stats.refused.unavailable : 0;
+  const before = variant === undefined ? stats.refused.invalid + stats.refused.overloaded + stats.refused.unavailable : 0;
   return chosen.reduce<Totals>(
     (t, v) => ({
-      requests: t.requests + v.requests.ok + v.requests.cached + v.requests.error + (v.requests.refused ?? 0),
+      requests: t.requests + v.requests.ok + v.requests.cached + v.requests.error + v.requests.refused,
       errors: t.errors + v.requests.error,
-      refused: t.refused + (v.requests.refused ?? 0),
+      refused: t.refused + v.requests.refused,
       latency: addHistograms(t.latency, v.latency_seconds),
       batch: addHistograms(t.batch, v.batch_size),
     }),

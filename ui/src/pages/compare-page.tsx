@@ -38,6 +38,12 @@ export default function ComparePage() {
     const s = next.toString();
     navigate(`${pathname}${s ? `?${s}` : ""}`, { replace: true });
   };
+  /** A switch kept in the URL as `name=1`, absent when off. */
+  const setFlag = (name: string, on: boolean) =>
+    update((n) => {
+      if (on) n.set(name, "1");
+      else n.delete(name);
+    });
   const setSettings = (change: Partial<ChartSettings>) => update((n) => chartSettingsTo(n, { ...settings, ...change }));
 
   const experiment = useQuery({
@@ -153,12 +159,7 @@ export default function ComparePage() {
                 <input
                   type="checkbox"
                   checked={full}
-                  onChange={(e) =>
-                    update((n) => {
-                      if (e.target.checked) n.set("full", "1");
-                      else n.delete("full");
-                    })
-                  }
+                  onChange={(e) => setFlag("full", e.target.checked)}
                 />
                 Full resolution (every point)
               </label>
@@ -200,12 +201,7 @@ export default function ComparePage() {
                 <input
                   type="checkbox"
                   checked={onlyDiff}
-                  onChange={(e) =>
-                    update((n) => {
-                      if (e.target.checked) n.set("diff", "1");
-                      else n.delete("diff");
-                    })
-                  }
+                  onChange={(e) => setFlag("diff", e.target.checked)}
                 />
                 Show only rows that differ
               </label>

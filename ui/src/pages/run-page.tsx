@@ -17,6 +17,7 @@ import { paths } from "../lib/routes";
 import { ArtifactsBrowser } from "./run/artifacts-browser";
 import { RunInputs } from "./run/run-inputs";
 import { RunModels } from "./run/run-models";
+import { TableHead } from "../components/table-head";
 
 export default function RunPage({ experimentId, runId }: { experimentId?: string; runId: string }) {
   const client = useClient();
@@ -226,12 +227,7 @@ function KeyValueTable({ title, id, rows, empty }: { title: string; id: string; 
         <p className="muted">{empty}</p>
       ) : (
         <table className="table compact kv">
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Value</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Key", "Value"]} />
           <tbody>
             {shown.map((r) => (
               <tr key={r.key}>

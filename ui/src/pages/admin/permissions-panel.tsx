@@ -159,13 +159,7 @@ function ResourceAccessCard({ resource }: { resource: string }) {
             </table>
             <table className="table compact" aria-label="Effective access">
               <caption className="caption-left">What each user gets</caption>
-              <thead>
-                <tr>
-                  <th scope="col">User</th>
-                  <th scope="col">Permission</th>
-                  <th scope="col">Because</th>
-                </tr>
-              </thead>
+              <TableHead columns={["User", "Permission", "Because"]} />
               <tbody>
                 {a.users.map((u) => (
                   <tr key={u.username} data-user={u.username}>

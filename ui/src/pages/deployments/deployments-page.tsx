@@ -8,6 +8,7 @@ import { formatAgo, formatTime } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { paths } from "../../lib/routes";
 import { trafficShare } from "./traffic";
+import { TableHead } from "../../components/table-head";
 
 export default function DeploymentsPage() {
   const client = useClient();
@@ -31,15 +32,7 @@ export default function DeploymentsPage() {
       {deployments.length > 0 && (
         <div className="table-scroll">
           <table className="table" data-testid="deployments-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Variants</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created by</th>
-                <th scope="col">Last changed</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "Variants", "Status", "Created by", "Last changed"]} />
             <tbody>
               {deployments.map((d) => (
                 <DeploymentRow key={d.name} d={d} />

@@ -14,6 +14,7 @@ import { paths } from "../../lib/routes";
 import { servingDeployments } from "../../lib/serving";
 import { AliasesCard } from "./aliases-card";
 import { VersionDetail } from "./version-detail";
+import { TableHead } from "../../components/table-head";
 
 export default function ModelPage({ name }: { name: string }) {
   const client = useClient();
@@ -55,17 +56,7 @@ export default function ModelPage({ name }: { name: string }) {
           {versions.data && list.length === 0 && <p className="muted">No versions yet.</p>}
           {list.length > 0 && (
             <table className="table compact" data-testid="versions-table">
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Stage</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Aliases</th>
-                  <th scope="col">Source run</th>
-                  <th scope="col">Deployed in</th>
-                  <th scope="col">Registered</th>
-                </tr>
-              </thead>
+              <TableHead columns={["Version", "Stage", "Status", "Aliases", "Source run", "Deployed in", "Registered"]} />
               <tbody>
                 {[...list].reverse().map((v) => (
                   <tr key={v.version} data-version={v.version} className={chosen?.version === v.version ? "current" : undefined}>

@@ -9,6 +9,7 @@ import { Link, navigate, useLocation } from "../../lib/router";
 import { paths } from "../../lib/routes";
 import { useDebounced } from "../../lib/use-debounced";
 import { ListFooter } from "../../components/list-footer";
+import { TableHead } from "../../components/table-head";
 
 const PAGE = 100;
 
@@ -56,15 +57,7 @@ export default function ModelsPage() {
       {list.isError && <ErrorBanner error={list.error} what="Cannot list models" />}
       <div className="table-scroll">
         <table className="table" data-testid="models-table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Latest version</th>
-              <th scope="col">Aliases</th>
-              <th scope="col">Description</th>
-              <th scope="col">Last updated</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Latest version", "Aliases", "Description", "Last updated"]} />
           <tbody>
             {models.map((m) => {
               const latest = [...(m.latest_versions ?? [])].sort((a, b) => Number(b.version) - Number(a.version))[0];

@@ -3,6 +3,7 @@ import type { SignatureValue, VersionSignature } from "@keel/sdk";
 import { useQuery } from "@tanstack/react-query";
 import { ErrorBanner } from "../../components/error-banner";
 import { useClient } from "../../lib/api";
+import { TableHead } from "../../components/table-head";
 
 /** [-1, 4] → "? × 4"; named dimensions keep their names. */
 export function formatShape(shape: SignatureValue["shape"]): string {
@@ -50,13 +51,7 @@ function SignatureTable({ title, values }: { title: string; values: SignatureVal
   return (
     <table className="table compact" aria-label={`Signature ${title.toLowerCase()}`} data-testid={`signature-${title.toLowerCase()}`}>
       <caption className="caption-left">{title}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Type</th>
-          <th scope="col">Shape</th>
-        </tr>
-      </thead>
+      <TableHead columns={["Name", "Type", "Shape"]} />
       <tbody>
         {values.map((v, i) => (
           <tr key={v.name ?? i}>

@@ -1,5 +1,6 @@
 /** The datasets a run logged as inputs (MLflow's log-inputs): name, digest, source, context, and the schema and profile when given. */
 import type { DatasetInput } from "@keel/sdk";
+import { TableHead } from "../../components/table-head";
 
 function parsed(text: string | undefined): unknown {
   if (!text) return undefined;
@@ -94,13 +95,7 @@ function DatasetCard({ input }: { input: DatasetInput }) {
         <details>
           <summary>Schema ({cols.length} columns)</summary>
           <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">Column</th>
-                <th scope="col">Type</th>
-                <th scope="col">Required</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Column", "Type", "Required"]} />
             <tbody>
               {cols.map((c, i) => (
                 <tr key={c.name ?? i}>

@@ -10,6 +10,7 @@ import { formatTime } from "../../lib/format";
 import { Link } from "../../lib/router";
 import { paths } from "../../lib/routes";
 import { servingDeployments } from "../../lib/serving";
+import { TableHead } from "../../components/table-head";
 
 export function RunModels({ runId }: { runId: string }) {
   const client = useClient();
@@ -28,15 +29,7 @@ export function RunModels({ runId }: { runId: string }) {
       {lineage.data && versions.length === 0 && <p className="muted">No model version was registered from this run.</p>}
       {versions.length > 0 && (
         <table className="table compact" data-testid="run-models">
-          <thead>
-            <tr>
-              <th scope="col">Model version</th>
-              <th scope="col">Stage</th>
-              <th scope="col">Aliases</th>
-              <th scope="col">Deployed in</th>
-              <th scope="col">Registered</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Model version", "Stage", "Aliases", "Deployed in", "Registered"]} />
           <tbody>
             {versions.map((v) => (
               <tr key={`${v.name}/${v.version}`}>
